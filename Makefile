@@ -1,0 +1,54 @@
+# OpenInvoice Customers: one entry point for every routine task.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB ?= $(CURDIR)/demo.sqlite3
+DEMO_CUSTOMERS ?= 2000
+PYTEST_ARGS ?=
+
+.PHONY: install run demo test check lint format typecheck contracts bench screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO_DB): | $(STAMP)
+	$(BIN)/openinvoice --db sqlite:///$(DEMO_DB) demo --customers $(DEMO_CUSTOMERS) --seed 42
+
+demo: $(DEMO_DB)
+
+run: $(STAMP) $(DEMO_DB)
+	$(BIN)/openinvoice --db sqlite:///$(DEMO_DB)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck contracts test
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.run_all
+
+screenshots: $(STAMP) $(DEMO_DB)
+	$(BIN)/python -m tests.bench.screenshots --db sqlite:///$(DEMO_DB) --out docs/screenshots
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
