@@ -1,0 +1,345 @@
+"""Per-customer figures and segment flags as of a reference date D, in SQL.
+
+One statement computes every DOMAIN.md figure for all customers (or a
+given set) into ``customer_figures`` for one D. A snapshot exists per D
+that has been asked for; every write refreshes the touched customers in
+every snapshot, in the writer's transaction, so reads are index lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Float,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from store.models import Customer, CustomerFigures, FigureSnapshot, Invoice, Payment
+from store.settings import Thresholds, thresholds
+from store.sqlfuncs import days_between
+
+#: how many reference dates keep a snapshot (the oldest are dropped)
+MAX_SNAPSHOTS = 3
+
+inv_t: Any = Invoice.__table__
+pay_t: Any = Payment.__table__
+cust_t: Any = Customer.__table__
+fig_t: Any = CustomerFigures.__table__
+snap_t: Any = FigureSnapshot.__table__
+
+
+def _zero(expr: Any) -> Any:
+    return func.coalesce(expr, 0)
+
+
+def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None = None) -> Any:
+    """SELECT producing one ``customer_figures`` row per customer as of ``d``."""
+    d_act = d - timedelta(days=th.activity_days)
+    d_prior = d - timedelta(days=2 * th.activity_days)
+    d_new = d - timedelta(days=th.new_days)
+    d_late = d - timedelta(days=th.late_window_days)
+
+    countable = and_(inv_t.c.status.notin_(("draft", "void")), inv_t.c.issued_on <= d)
+    if customer_ids is not None:
+        countable = and_(countable, inv_t.c.customer_id.in_(list(customer_ids)))
+    inv = (
+        select(
+            inv_t.c.id,
+            inv_t.c.customer_id,
+            inv_t.c.total_cents.label("total"),
+            inv_t.c.issued_on,
+            inv_t.c.due_on,
+        )
+        .where(countable)
+        .cte("inv")
+    )
+
+    # payments on countable invoices dated on or before D, with the running sum
+    running = func.sum(pay_t.c.amount_cents).over(
+        partition_by=pay_t.c.invoice_id,
+        order_by=(pay_t.c.paid_on, pay_t.c.id),
+        rows=(None, 0),
+    )
+    pay = (
+        select(
+            pay_t.c.invoice_id,
+            inv.c.customer_id,
+            pay_t.c.paid_on,
+            pay_t.c.amount_cents.label("amount"),
+            inv.c.total,
+            running.label("run"),
+        )
+        .join(inv, inv.c.id == pay_t.c.invoice_id)
+        .where(pay_t.c.paid_on <= d)
+        .cte("pay")
+    )
+
+    # per invoice: paid amount and the date of the (last) payment that settled it
+    crossing = case(
+        (and_(pay.c.run >= pay.c.total, pay.c.run - pay.c.amount < pay.c.total), pay.c.paid_on),
+    )
+    per_inv = (
+        select(
+            pay.c.invoice_id,
+            func.sum(pay.c.amount).label("paid"),
+            func.max(crossing).label("settled_on"),
+        )
+        .group_by(pay.c.invoice_id)
+        .cte("per_inv")
+    )
+    paid_amt = _zero(per_inv.c.paid)
+    state = (
+        select(
+            inv.c.customer_id,
+            inv.c.total,
+            inv.c.issued_on,
+            inv.c.due_on,
+            paid_amt.label("paid"),
+            case((inv.c.total - paid_amt <= 0, per_inv.c.settled_on)).label("paid_on"),
+            (inv.c.total - paid_amt <= 0).label("is_paid"),
+        )
+        .select_from(inv.outerjoin(per_inv, per_inv.c.invoice_id == inv.c.id))
+        .cte("state")
+    )
+
+    paid_with_date = and_(state.c.is_paid, state.c.paid_on.isnot(None))
+    balance = state.c.total - state.c.paid
+    agg = (
+        select(
+            state.c.customer_id,
+            func.count().label("invoice_count"),
+            func.sum(state.c.total).label("invoiced"),
+            func.sum(state.c.paid).label("revenue"),
+            func.sum(case((balance > 0, balance), else_=0)).label("outstanding"),
+            func.max(state.c.issued_on).label("last_invoice_on"),
+            func.min(state.c.issued_on).label("first_invoice_on"),
+            func.sum(case((paid_with_date, 1), else_=0)).label("paid_count"),
+            func.avg(
+                case((paid_with_date, days_between(state.c.paid_on, state.c.issued_on)))
+            ).label("avg_to_pay"),
+            func.avg(
+                case(
+                    (
+                        paid_with_date,
+                        case(
+                            (
+                                state.c.paid_on > state.c.due_on,
+                                days_between(state.c.paid_on, state.c.due_on),
+                            ),
+                            else_=0,
+                        ),
+                    )
+                )
+            ).label("avg_late"),
+            func.sum(
+                case((and_(paid_with_date, state.c.paid_on <= state.c.due_on), 1), else_=0)
+            ).label("on_time_count"),
+            func.sum(case((and_(balance > 0, state.c.due_on < d), 1), else_=0)).label("overdue"),
+            func.sum(
+                case((and_(state.c.paid > 0, state.c.paid < state.c.total), 1), else_=0)
+            ).label("partial"),
+            func.sum(
+                case(
+                    (
+                        and_(
+                            paid_with_date,
+                            state.c.paid_on > state.c.due_on,
+                            state.c.due_on > d_late,
+                            state.c.due_on <= d,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("late_recent"),
+            func.sum(
+                case(
+                    (and_(paid_with_date, state.c.due_on > d_late, state.c.due_on <= d), 1),
+                    else_=0,
+                )
+            ).label("paid_recent"),
+        )
+        .group_by(state.c.customer_id)
+        .cte("agg")
+    )
+    pagg = (
+        select(
+            pay.c.customer_id,
+            func.max(pay.c.paid_on).label("last_payment_on"),
+            func.sum(case((pay.c.paid_on > d_act, pay.c.amount), else_=0)).label("recent"),
+            func.sum(
+                case((and_(pay.c.paid_on > d_prior, pay.c.paid_on <= d_act), pay.c.amount), else_=0)
+            ).label("prior"),
+            func.sum(case((pay.c.paid_on > d_act, 1), else_=0)).label("recent_n"),
+        )
+        .group_by(pay.c.customer_id)
+        .cte("pagg")
+    )
+
+    c = cust_t
+    revenue = _zero(agg.c.revenue)
+    count = _zero(agg.c.invoice_count)
+    is_new = and_(c.c.created_on > d_new, c.c.created_on <= d)
+    recent_activity = or_(agg.c.last_invoice_on > d_act, _zero(pagg.c.recent_n) > 0)
+    activity = case((is_new, "new"), (recent_activity, "active"), else_="inactive")
+    late_payer = or_(_zero(agg.c.overdue) > 0, _zero(agg.c.late_recent) > 0)
+    frequency = case(
+        (
+            count >= 2,
+            cast(days_between(agg.c.last_invoice_on, agg.c.first_invoice_on), Float) / (count - 1),
+        )
+    )
+    gap = days_between(literal(d), agg.c.last_invoice_on)
+    risk_low = and_(~is_new, ~recent_activity, count >= 1)
+    risk_declining = and_(_zero(pagg.c.prior) > 0, _zero(pagg.c.recent) * 2 < _zero(pagg.c.prior))
+    risk_no_recent = and_(count >= 2, gap > th.at_risk_min_gap_days, gap > 2 * frequency)
+    last_pay = pagg.c.last_payment_on
+    last_activity = case(
+        (last_pay.is_(None), agg.c.last_invoice_on),
+        (agg.c.last_invoice_on.is_(None), last_pay),
+        (last_pay > agg.c.last_invoice_on, last_pay),
+        else_=agg.c.last_invoice_on,
+    )
+
+    def flag(expr: Any) -> Any:
+        return case((expr, True), else_=False)
+
+    where = c.c.id.in_(list(customer_ids)) if customer_ids is not None else True
+    return (
+        select(
+            literal(d).label("as_of"),
+            c.c.id.label("customer_id"),
+            revenue.label("revenue"),
+            _zero(agg.c.invoiced).label("invoiced"),
+            _zero(agg.c.outstanding).label("outstanding"),
+            count.label("invoice_count"),
+            cast(
+                case((count > 0, func.round(_zero(agg.c.invoiced) * 1.0 / count)), else_=0),
+                BigInteger,
+            ).label("average_invoice_value"),
+            agg.c.last_invoice_on,
+            last_pay.label("last_payment_on"),
+            last_activity.label("last_activity_on"),
+            frequency.label("invoice_frequency_days"),
+            cast(agg.c.avg_to_pay, Float).label("average_days_to_pay"),
+            cast(agg.c.avg_late, Float).label("average_days_late"),
+            case(
+                (_zero(agg.c.paid_count) > 0, cast(agg.c.on_time_count, Float) / agg.c.paid_count),
+            ).label("on_time_rate"),
+            _zero(agg.c.paid_count).label("paid_count"),
+            _zero(agg.c.overdue).label("overdue_count"),
+            _zero(pagg.c.recent).label("payments_recent"),
+            _zero(pagg.c.prior).label("payments_prior"),
+            case(
+                (revenue >= th.high_value_cents, "high-value"),
+                (revenue >= th.medium_value_cents, "medium-value"),
+                else_="low-value",
+            ).label("revenue_segment"),
+            activity.label("activity_segment"),
+            flag(late_payer).label("late_payer"),
+            flag(_zero(agg.c.partial) > 0).label("partial_payer"),
+            flag(and_(_zero(agg.c.paid_recent) > 0, ~late_payer)).label("on_time_payer"),
+            flag(late_payer).label("risk_late"),
+            flag(risk_low).label("risk_low_activity"),
+            flag(risk_declining).label("risk_declining"),
+            flag(risk_no_recent).label("risk_no_recent"),
+            flag(or_(late_payer, risk_low, risk_declining, risk_no_recent)).label("at_risk"),
+        )
+        .select_from(
+            c.outerjoin(agg, agg.c.customer_id == c.c.id).outerjoin(
+                pagg, pagg.c.customer_id == c.c.id
+            )
+        )
+        .where(where)
+    )
+
+
+FIGURE_COLUMNS = [col.name for col in fig_t.columns]
+
+
+def compute_figures(conn: Connection, d: date, customer_ids: Collection[int] | None = None) -> None:
+    """(Re)write the snapshot rows of ``d`` for the given customers (or all)."""
+    th = thresholds(conn)
+    stmt = delete(fig_t).where(fig_t.c.as_of == d)
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        if not ids:
+            return
+        for chunk in _chunks(ids, 5000):
+            conn.execute(stmt.where(fig_t.c.customer_id.in_(chunk)))
+            conn.execute(insert(fig_t).from_select(FIGURE_COLUMNS, figures_select(d, th, chunk)))
+        return
+    conn.execute(stmt)
+    conn.execute(insert(fig_t).from_select(FIGURE_COLUMNS, figures_select(d, th, None)))
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def snapshot_dates(conn: Connection) -> list[date]:
+    """Reference dates that currently have a snapshot."""
+    return list(conn.execute(select(snap_t.c.as_of)).scalars())
+
+
+def ensure_snapshot(conn: Connection, d: date) -> bool:
+    """Make sure the snapshot of ``d`` exists; return True if it had to be computed.
+
+    Runs in the caller's transaction. On PostgreSQL a concurrent creator of
+    the same D makes our insert fail; the caller then simply reads theirs.
+    """
+    if conn.execute(select(exists().where(snap_t.c.as_of == d))).scalar():
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(snap_t).values(as_of=d, computed_at=datetime.utcnow()))
+    except IntegrityError:
+        return False
+    compute_figures(conn, d)
+    _prune(conn, keep=d)
+    return True
+
+
+def _prune(conn: Connection, keep: date) -> None:
+    dates = (
+        conn.execute(select(snap_t.c.as_of).order_by(snap_t.c.computed_at.desc())).scalars().all()
+    )
+    stale = [x for x in dates if x != keep][MAX_SNAPSHOTS - 1 :]
+    for old in stale:
+        conn.execute(delete(fig_t).where(fig_t.c.as_of == old))
+        conn.execute(delete(snap_t).where(snap_t.c.as_of == old))
+
+
+def refresh_customers(conn: Connection, customer_ids: Collection[int]) -> None:
+    """Recompute the touched customers in every snapshot (call after each write)."""
+    ids = list(set(customer_ids))
+    if not ids:
+        return
+    for d in snapshot_dates(conn):
+        compute_figures(conn, d, ids)
+
+
+def invalidate_all(conn: Connection) -> None:
+    """Drop every snapshot (after a bulk load or a threshold change)."""
+    conn.execute(delete(fig_t))
+    conn.execute(delete(snap_t))
+
+
+def exists_any(conn: Connection) -> bool:
+    """Whether any customer exists (cheap check for an empty database)."""
+    return bool(conn.execute(select(exists().select_from(cust_t))).scalar())

@@ -1,0 +1,84 @@
+"""Substring search over name, email and company.
+
+Text is folded once on write (casefold + accents removed, so ``muller``
+finds ``Müller``) into ``customers.search_text``; SQLite indexes it with an
+FTS5 trigram table, PostgreSQL with a pg_trgm GIN index.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, column, literal_column, select, table
+
+from store.models import Customer
+
+cust_t: Any = Customer.__table__
+
+
+def fold(value: str | None) -> str:
+    """Casefold and strip diacritics: the form search compares in."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def search_text(name: str | None, email: str | None, company: str | None) -> str:
+    """The folded text stored for a customer."""
+    return " | ".join(fold(part) for part in (name, email, company) if part)
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def matches(conn: Connection, query: str) -> ColumnElement[bool]:
+    """A filter: customers whose name, email or company contains ``query``."""
+    folded = fold(query).strip()
+    if conn.dialect.name == "sqlite" and len(folded) >= 3:
+        phrase = '"' + folded.replace('"', '""') + '"'
+        fts = table("customer_search", column("rowid"))
+        sub = select(fts.c.rowid).where(literal_column("customer_search").op("MATCH")(phrase))
+        return cust_t.c.id.in_(sub)
+    return cust_t.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\")
+
+
+SQLITE_TRIGGERS = ("customers_search_ai", "customers_search_ad", "customers_search_au")
+
+#: keeps the FTS5 table in step with ``customers`` (created by migration 0002;
+#: changing this text needs a new migration)
+SQLITE_TRIGGER_DDL = (
+    """CREATE TRIGGER customers_search_ai AFTER INSERT ON customers BEGIN
+        INSERT INTO customer_search(rowid, search_text) VALUES (new.id, new.search_text);
+    END""",
+    """CREATE TRIGGER customers_search_ad AFTER DELETE ON customers BEGIN
+        INSERT INTO customer_search(customer_search, rowid, search_text)
+        VALUES ('delete', old.id, old.search_text);
+    END""",
+    """CREATE TRIGGER customers_search_au AFTER UPDATE OF search_text ON customers BEGIN
+        INSERT INTO customer_search(customer_search, rowid, search_text)
+        VALUES ('delete', old.id, old.search_text);
+        INSERT INTO customer_search(rowid, search_text) VALUES (new.id, new.search_text);
+    END""",
+)
+
+
+@contextmanager
+def bulk_load(conn: Connection) -> Iterator[None]:
+    """Suspend the per-row search triggers during a bulk load, rebuild after.
+
+    Runs inside the caller's transaction: a failed load leaves the index as it was.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    for name in SQLITE_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for ddl in SQLITE_TRIGGER_DDL:
+        conn.exec_driver_sql(ddl)
+    conn.exec_driver_sql("INSERT INTO customer_search(customer_search) VALUES ('rebuild')")
