@@ -55,65 +55,69 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
     d_late = d - timedelta(days=th.late_window_days)
 
     countable = and_(inv_t.c.status.notin_(("draft", "void")), inv_t.c.issued_on <= d)
+    pay_scope = pay_t.c.paid_on <= d
     if customer_ids is not None:
-        countable = and_(countable, inv_t.c.customer_id.in_(list(customer_ids)))
-    inv = (
-        select(
-            inv_t.c.id,
-            inv_t.c.customer_id,
-            inv_t.c.total_cents.label("total"),
-            inv_t.c.issued_on,
-            inv_t.c.due_on,
-        )
-        .where(countable)
-        .cte("inv")
-    )
+        ids = list(customer_ids)
+        countable = and_(countable, inv_t.c.customer_id.in_(ids))
+        pay_scope = and_(pay_scope, pay_t.c.customer_id.in_(ids))
 
-    # payments on countable invoices dated on or before D, with the running sum
+    # Invoices with a payment dated after D cannot use their cached totals:
+    # recompute those from their payments up to D (none when D is today).
+    after_d = select(pay_t.c.invoice_id).where(pay_t.c.paid_on > d)
+    if customer_ids is not None:
+        after_d = after_d.where(pay_t.c.customer_id.in_(ids))
     running = func.sum(pay_t.c.amount_cents).over(
         partition_by=pay_t.c.invoice_id,
         order_by=(pay_t.c.paid_on, pay_t.c.id),
         rows=(None, 0),
     )
-    pay = (
+    late_pay = (
         select(
             pay_t.c.invoice_id,
-            inv.c.customer_id,
             pay_t.c.paid_on,
             pay_t.c.amount_cents.label("amount"),
-            inv.c.total,
+            inv_t.c.total_cents.label("total"),
             running.label("run"),
         )
-        .join(inv, inv.c.id == pay_t.c.invoice_id)
-        .where(pay_t.c.paid_on <= d)
-        .cte("pay")
+        .join(inv_t, inv_t.c.id == pay_t.c.invoice_id)
+        .where(pay_scope, pay_t.c.invoice_id.in_(after_d))
+        .cte("late_pay")
     )
-
-    # per invoice: paid amount and the date of the (last) payment that settled it
     crossing = case(
-        (and_(pay.c.run >= pay.c.total, pay.c.run - pay.c.amount < pay.c.total), pay.c.paid_on),
+        (
+            and_(
+                late_pay.c.run >= late_pay.c.total,
+                late_pay.c.run - late_pay.c.amount < late_pay.c.total,
+            ),
+            late_pay.c.paid_on,
+        ),
     )
-    per_inv = (
+    lp = (
         select(
-            pay.c.invoice_id,
-            func.sum(pay.c.amount).label("paid"),
+            late_pay.c.invoice_id,
+            func.sum(late_pay.c.amount).label("paid"),
             func.max(crossing).label("settled_on"),
+            func.max(late_pay.c.paid_on).label("last_on"),
         )
-        .group_by(pay.c.invoice_id)
-        .cte("per_inv")
+        .group_by(late_pay.c.invoice_id)
+        .cte("lp")
     )
-    paid_amt = _zero(per_inv.c.paid)
+    stale = inv_t.c.last_paid_on > d
+    paid_amt = case((stale, func.coalesce(lp.c.paid, 0)), else_=inv_t.c.paid_cents)
+    settled = case((stale, lp.c.settled_on), else_=inv_t.c.settled_on)
     state = (
         select(
-            inv.c.customer_id,
-            inv.c.total,
-            inv.c.issued_on,
-            inv.c.due_on,
+            inv_t.c.customer_id,
+            inv_t.c.total_cents.label("total"),
+            inv_t.c.issued_on,
+            inv_t.c.due_on,
             paid_amt.label("paid"),
-            case((inv.c.total - paid_amt <= 0, per_inv.c.settled_on)).label("paid_on"),
-            (inv.c.total - paid_amt <= 0).label("is_paid"),
+            case((inv_t.c.total_cents - paid_amt <= 0, settled)).label("paid_on"),
+            (inv_t.c.total_cents - paid_amt <= 0).label("is_paid"),
+            case((stale, lp.c.last_on), else_=inv_t.c.last_paid_on).label("last_on"),
         )
-        .select_from(inv.outerjoin(per_inv, per_inv.c.invoice_id == inv.c.id))
+        .select_from(inv_t.outerjoin(lp, lp.c.invoice_id == inv_t.c.id))
+        .where(countable)
         .cte("state")
     )
 
@@ -128,6 +132,7 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
             func.sum(case((balance > 0, balance), else_=0)).label("outstanding"),
             func.max(state.c.issued_on).label("last_invoice_on"),
             func.min(state.c.issued_on).label("first_invoice_on"),
+            func.max(state.c.last_on).label("last_payment_on"),
             func.sum(case((paid_with_date, 1), else_=0)).label("paid_count"),
             func.avg(
                 case((paid_with_date, days_between(state.c.paid_on, state.c.issued_on)))
@@ -177,17 +182,25 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
         .group_by(state.c.customer_id)
         .cte("agg")
     )
+    # payment windows of the last 180 days, on countable invoices
+    window = (
+        select(
+            pay_t.c.customer_id,
+            pay_t.c.paid_on,
+            pay_t.c.amount_cents.label("amount"),
+        )
+        .join(inv_t, inv_t.c.id == pay_t.c.invoice_id)
+        .where(pay_scope, pay_t.c.paid_on > d_prior, countable)
+        .cte("recent_pay")
+    )
     pagg = (
         select(
-            pay.c.customer_id,
-            func.max(pay.c.paid_on).label("last_payment_on"),
-            func.sum(case((pay.c.paid_on > d_act, pay.c.amount), else_=0)).label("recent"),
-            func.sum(
-                case((and_(pay.c.paid_on > d_prior, pay.c.paid_on <= d_act), pay.c.amount), else_=0)
-            ).label("prior"),
-            func.sum(case((pay.c.paid_on > d_act, 1), else_=0)).label("recent_n"),
+            window.c.customer_id,
+            func.sum(case((window.c.paid_on > d_act, window.c.amount), else_=0)).label("recent"),
+            func.sum(case((window.c.paid_on <= d_act, window.c.amount), else_=0)).label("prior"),
+            func.sum(case((window.c.paid_on > d_act, 1), else_=0)).label("recent_n"),
         )
-        .group_by(pay.c.customer_id)
+        .group_by(window.c.customer_id)
         .cte("pagg")
     )
 
@@ -208,7 +221,7 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
     risk_low = and_(~is_new, ~recent_activity, count >= 1)
     risk_declining = and_(_zero(pagg.c.prior) > 0, _zero(pagg.c.recent) * 2 < _zero(pagg.c.prior))
     risk_no_recent = and_(count >= 2, gap > th.at_risk_min_gap_days, gap > 2 * frequency)
-    last_pay = pagg.c.last_payment_on
+    last_pay = agg.c.last_payment_on
     last_activity = case(
         (last_pay.is_(None), agg.c.last_invoice_on),
         (agg.c.last_invoice_on.is_(None), last_pay),

@@ -129,6 +129,13 @@ class Invoice(Base):
     currency: Mapped[str] = mapped_column(String(3))
     #: stored status: draft, sent or void (paid/partial are derived from payments)
     status: Mapped[str] = mapped_column(String(10), default="sent")
+    #: cache over all its payments (kept by store.invoice_cache): the sum, the
+    #: date of the payment that last brought the balance to zero or below, and
+    #: the latest payment date; figures as of a D before ``last_paid_on`` fall
+    #: back to the payments themselves
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         Index("ix_invoices_customer", "customer_id", "issued_on"),
@@ -152,6 +159,7 @@ class Payment(Base):
     __table_args__ = (
         Index("ix_payments_invoice", "invoice_id", "paid_on"),
         Index("ix_payments_customer", "customer_id", "paid_on"),
+        Index("ix_payments_paid_on", "paid_on"),
     )
 
 

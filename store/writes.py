@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from store.figures import refresh_customers
+from store.invoice_cache import refresh_invoice_cache
 from store.models import Customer, Invoice, Payment
 from store.search import fold, search_text
 
@@ -118,6 +119,7 @@ def insert_payments(
     full = [{**r, "customer_id": owners[int(r["invoice_id"])]} for r in rows]
     result = conn.execute(insert(pay).returning(pay.c.id, sort_by_parameter_order=True), full)
     ids = [int(x) for x in result.scalars()]
+    refresh_invoice_cache(conn, invoice_ids)
     if refresh:
         refresh_customers(conn, set(owners.values()))
     return ids

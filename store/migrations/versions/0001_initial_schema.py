@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 18:59:21.321222
+Create Date: 2026-11-24 19:04:35.780332
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -238,6 +239,9 @@ def upgrade() -> None:
         sa.Column("total_cents", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("paid_cents", sa.BigInteger(), nullable=False),
+        sa.Column("settled_on", sa.Date(), nullable=True),
+        sa.Column("last_paid_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -299,6 +303,7 @@ def upgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index("ix_payments_customer", ["customer_id", "paid_on"], unique=False)
         batch_op.create_index("ix_payments_invoice", ["invoice_id", "paid_on"], unique=False)
+        batch_op.create_index("ix_payments_paid_on", ["paid_on"], unique=False)
 
     op.create_table(
         "reminders",
@@ -350,6 +355,7 @@ def downgrade() -> None:
 
     op.drop_table("reminders")
     with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index("ix_payments_paid_on")
         batch_op.drop_index("ix_payments_invoice")
         batch_op.drop_index("ix_payments_customer")
 
