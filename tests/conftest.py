@@ -12,6 +12,8 @@ from store.engine import make_engine
 
 pytest_plugins = [
     "tests.pg_cluster",
+    "tests.smtp_server",
+    "tests.stripe_server",
 ]
 
 
