@@ -310,13 +310,18 @@ def snapshot_dates(conn: Connection) -> list[date]:
     return list(conn.execute(select(snap_t.c.as_of)).scalars())
 
 
+def has_snapshot(conn: Connection, d: date) -> bool:
+    """Whether the figures of ``d`` are computed."""
+    return bool(conn.execute(select(exists().where(snap_t.c.as_of == d))).scalar())
+
+
 def ensure_snapshot(conn: Connection, d: date) -> bool:
     """Make sure the snapshot of ``d`` exists; return True if it had to be computed.
 
     Runs in the caller's transaction. On PostgreSQL a concurrent creator of
     the same D makes our insert fail; the caller then simply reads theirs.
     """
-    if conn.execute(select(exists().where(snap_t.c.as_of == d))).scalar():
+    if has_snapshot(conn, d):
         return False
     try:
         with conn.begin_nested():

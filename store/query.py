@@ -372,3 +372,21 @@ def _int() -> Any:
     from sqlalchemy import Integer
 
     return Integer()
+
+
+def ids_select(d: date, spec: ListSpec) -> Select[Any]:
+    """``SELECT customers.id`` for a spec (for set-based writes: INSERT ... SELECT)."""
+    stmt = _base(d, spec, [c.c.id.label("customer_id")])
+    if spec.limit is not None:
+        stmt = stmt.order_by(*_order(spec)).limit(spec.limit)
+    return stmt
+
+
+def names_of(conn: Connection, ids: Sequence[int], limit: int = 5) -> list[str]:
+    """A few customer names for previews, in id order."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(c.c.id, c.c.name, c.c.email).where(c.c.id.in_(list(ids)[:limit])).order_by(c.c.id)
+    )
+    return [f"#{i} {n}" + (f" <{e}>" if e else "") for i, n, e in rows]

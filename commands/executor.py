@@ -1,0 +1,134 @@
+"""The one executor: a sentence in, a Result out. Both front ends and the daemon call it.
+
+Each command runs in one transaction: a command that fails changes nothing.
+Handlers live in the verb modules (``commands/verbs_*.py``) and register
+themselves for the grammar class they handle.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from commands.errors import UserError
+from commands.results import ConfirmationNeeded, MutationResult, Progress, Result
+from commands.workspace import Workspace
+from grammar.parser import ParseError, parse
+
+#: grammar class -> handler(workspace, command, call) -> Result
+HANDLERS: dict[type, Callable[[Workspace, Any, Call], Result]] = {}
+
+VERB_MODULES = (
+    "commands.verbs_customers",
+    "commands.verbs_tags",
+    "commands.verbs_notes",
+    "commands.verbs_segments",
+    "commands.verbs_invoices",
+    "commands.verbs_reminders",
+    "commands.verbs_email",
+    "commands.verbs_stripe",
+    "commands.verbs_files",
+    "commands.verbs_reports",
+)
+
+F = TypeVar("F", bound=Callable[..., Result])
+
+
+def handles(*classes: type) -> Callable[[F], F]:
+    """Register a handler for grammar command classes."""
+
+    def register(fn: F) -> F:
+        for cls in classes:
+            HANDLERS[cls] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Call:
+    """How a sentence is being run."""
+
+    sentence: str
+    dry_run: bool = False
+    confirmed: bool = False
+    selection: Sequence[int] = ()
+    progress: Callable[[Progress], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def guard(
+        self, ws: Workspace, action: str, affected: int, sample: list[str], message: str
+    ) -> Result | None:
+        """Dry run or confirmation before a bulk change; None means go ahead."""
+        if self.dry_run:
+            return MutationResult(
+                action=action, affected=affected, message=message, dry_run=True, sample=sample
+            )
+        if affected > ws.confirm_threshold and not self.confirmed:
+            return ConfirmationNeeded(
+                action=action, affected=affected, message=message, sample=sample
+            )
+        return None
+
+
+class Rollback(Exception):
+    """Raised inside a transaction to discard it and return ``result``."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__("rollback")
+        self.result = result
+
+
+_loaded = False
+
+
+def load_verbs() -> None:
+    """Import the verb modules once (they register their handlers)."""
+    global _loaded
+    if _loaded:
+        return
+    for name in VERB_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    _loaded = True
+
+
+def parse_sentence(sentence: str) -> Any:
+    """Parse, turning the grammar's error into the user-facing one."""
+    try:
+        return parse(sentence)
+    except ParseError as exc:
+        raise UserError(
+            exc.message,
+            position=exc.position,
+            suggestions=exc.suggestions,
+            detail=f"{exc.line}\n{exc.caret}",
+        ) from None
+
+
+def run(
+    ws: Workspace,
+    sentence: str,
+    *,
+    dry_run: bool = False,
+    confirmed: bool = False,
+    selection: Sequence[int] = (),
+    progress: Callable[[Progress], None] | None = None,
+) -> Result:
+    """Run one sentence. Raises UserError for anything the user can fix."""
+    load_verbs()
+    command = parse_sentence(sentence)
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        raise UserError(f"'{sentence}' is understood but not available in this version")
+    call = Call(sentence, dry_run, confirmed, tuple(selection), progress)
+    ws.ensure_figures()
+    try:
+        return handler(ws, command, call)
+    except Rollback as rb:
+        return rb.result

@@ -1,0 +1,155 @@
+"""Results as JSON (for scripts) and as rich tables (for people)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from commands.results import (
+    FIGURE_KEYS,
+    ConfirmationNeeded,
+    CustomerRow,
+    MessageResult,
+    MutationResult,
+    QueryResult,
+    Result,
+    TableResult,
+)
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as strings, dates ISO, dataclasses as dicts."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def customer_json(row: CustomerRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "email": row.email,
+        "company": row.company,
+        "status": row.status,
+        "tags": row.tags,
+    }
+    for key in FIGURE_KEYS:
+        out[key] = jsonable(getattr(row, key))
+    out["segments"] = row.segments
+    out["at_risk_reasons"] = row.at_risk_reasons
+    return out
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    if isinstance(result, QueryResult):
+        return {"total": result.total, "customers": [customer_json(r) for r in result.rows]}
+    if isinstance(result, MutationResult):
+        return {
+            "action": result.action,
+            "affected": result.affected,
+            "audit_id": result.audit_id,
+            "message": result.message,
+            "dry_run": result.dry_run,
+            "sample": result.sample,
+            **({"path": result.path} if result.path else {}),
+        }
+    if isinstance(result, ConfirmationNeeded):
+        return {
+            "confirmation_needed": {
+                "action": result.action,
+                "affected": result.affected,
+                "message": result.message,
+                "sample": result.sample,
+            }
+        }
+    if isinstance(result, TableResult):
+        return {
+            "title": result.title,
+            "columns": result.columns,
+            "rows": [dict(zip(result.columns, jsonable(r), strict=False)) for r in result.rows],
+            "footer": result.footer,
+        }
+    if isinstance(result, MessageResult):
+        return {"message": result.text}
+    return {"result": jsonable(result)}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def render_text(result: Result, console: Any) -> None:
+    """Print a result for people (rich)."""
+    from rich.table import Table
+
+    if isinstance(result, QueryResult):
+        table = Table(title=f"{result.total:,} customers", title_justify="left")
+        for col, just in (
+            ("#", "right"),
+            ("name", "left"),
+            ("email", "left"),
+            ("company", "left"),
+            ("revenue", "right"),
+            ("invoices", "right"),
+            ("outstanding", "right"),
+            ("last activity", "left"),
+            ("tags", "left"),
+        ):
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for r in result.rows:
+            table.add_row(
+                str(r.id),
+                r.name,
+                r.email or "",
+                r.company or "",
+                _cell(r.revenue),
+                str(r.invoice_count),
+                _cell(r.outstanding),
+                _cell(r.last_activity),
+                ", ".join(r.tags),
+            )
+        console.print(table)
+    elif isinstance(result, TableResult):
+        table = Table(title=result.title, title_justify="left", caption=result.footer or None)
+        for col in result.columns:
+            table.add_column(col)
+        for row in result.rows:
+            table.add_row(*[_cell(v) for v in row])
+        console.print(table)
+    elif isinstance(result, MutationResult):
+        prefix = "[dry run] " if result.dry_run else ""
+        console.print(f"{prefix}{result.message}")
+        for s in result.sample:
+            console.print(f"  {s}")
+        if result.undoable and not result.dry_run and result.audit_id:
+            console.print("  undo with `openinvoice run undo`", style="dim")
+    elif isinstance(result, ConfirmationNeeded):
+        console.print(f"{result.message}")
+        for s in result.sample:
+            console.print(f"  {s}")
+        console.print(
+            f"This changes {result.affected:,} customers: re-run with --yes to do it, "
+            "or --dry-run to only show it."
+        )
+    elif isinstance(result, MessageResult):
+        console.print(result.text, markup=False, highlight=False)
