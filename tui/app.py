@@ -1,0 +1,493 @@
+"""The full-screen app: customer browser, detail pane, command bar.
+
+``OpenInvoiceApp(backend)`` renders what a :class:`tui.backend.Backend`
+returns and sends it what the user typed. Every backend call runs in a
+thread worker that hands its result back to the UI thread, so the
+screen never waits on the database, the mail server or Stripe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, ProgressBar, TabbedContent, Tabs
+from textual.worker import get_current_worker
+
+from commands.errors import UserError
+from commands.results import (
+    ConfirmationNeeded,
+    CustomerDetail,
+    CustomerRow,
+    MutationResult,
+    Progress,
+    QueryResult,
+)
+from tui.backend import Backend, ImportPreview
+from tui.keymap import KeymapCommands, bindings_for, resolve_keymap
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.customer_form import CustomerFormScreen, CustomerFormValues
+from tui.screens.help import HelpScreen
+from tui.screens.import_mapping import ImportMappingScreen
+from tui.screens.note_form import NoteDraft, NoteFormScreen
+from tui.widgets.command_bar import CommandBar
+from tui.widgets.customer_table import CustomerTable
+from tui.widgets.detail_pane import DetailPane
+from tui.widgets.transcript import Transcript
+
+DETAIL_DELAY = 0.12  # seconds the cursor must rest before the detail loads
+
+
+def quote(value: str) -> str:
+    """A value as the command language takes it (quoted when it has to be)."""
+    if value and all(ch.isalnum() or ch in "@.-_+" for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def add_customer_sentence(values: Mapping[str, str]) -> str:
+    clauses = [
+        f"{field} {quote(values[field])}"
+        for field in ("email", "company", "phone")
+        if values.get(field)
+    ]
+    sentence = f"add customer {quote(values['name'])}"
+    if clauses:
+        sentence += " with " + " and ".join(clauses)
+    return sentence
+
+
+def edit_customer_sentences(customer_id: int, form: CustomerFormValues) -> list[str]:
+    return [
+        f"set {field} of #{customer_id} to {quote(form.values[field])}"
+        for field in form.changed
+        if form.values[field]
+    ]
+
+
+def note_sentence(customer_id: int, draft: NoteDraft) -> str:
+    body = " ".join(draft.body.split())
+    verb = "customer note" if draft.kind == "customer" else "note"
+    sentence = f"{verb} #{customer_id}: {body}"
+    if draft.follow_up_on:
+        sentence += f", follow up on {draft.follow_up_on.isoformat()}"
+    return sentence
+
+
+class OpenInvoiceApp(App[None]):
+    """The customer browser with detail pane, transcript and command bar."""
+
+    TITLE = "OpenInvoice Customers"
+    CSS_PATH = "app.tcss"
+    BINDINGS = bindings_for("global")
+    COMMANDS = App.COMMANDS | {KeymapCommands}
+
+    # -- messages from workers ------------------------------------------------
+
+    class QueryLoaded(Message):
+        def __init__(self, query: str, total: int, all_total: int, keep_cursor: bool) -> None:
+            super().__init__()
+            self.query = query
+            self.total = total
+            self.all_total = all_total
+            self.keep_cursor = keep_cursor
+
+    class RunDone(Message):
+        def __init__(self, sentence: str, result: Any, confirmed: bool) -> None:
+            super().__init__()
+            self.sentence = sentence
+            self.result = result
+            self.confirmed = confirmed
+
+    class RunFailed(Message):
+        def __init__(self, sentence: str | None, error: BaseException) -> None:
+            super().__init__()
+            self.sentence = sentence
+            self.error = error
+
+    class DetailLoaded(Message):
+        def __init__(self, customer_id: int, detail: CustomerDetail) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.detail = detail
+
+    class PaymentMethodsLoaded(Message):
+        def __init__(self, customer_id: int, result: Any) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.result = result
+
+    class ImportPreviewLoaded(Message):
+        def __init__(self, sentence: str, preview: ImportPreview) -> None:
+            super().__init__()
+            self.sentence = sentence
+            self.preview = preview
+
+    class SelectAllLoaded(Message):
+        def __init__(self, ids: Sequence[int]) -> None:
+            super().__init__()
+            self.ids = ids
+
+    class ProgressReported(Message):
+        def __init__(self, progress: Progress | None) -> None:
+            super().__init__()
+            self.progress = progress
+
+    # -- setup -----------------------------------------------------------------
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        keys: Mapping[str, object] | None = None,
+        initial_query: str = "",
+        threaded: bool = True,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.key_overrides = resolve_keymap(keys)
+        self.initial_query = initial_query
+        self.threaded = threaded
+        self.query_text = initial_query
+        self.total = 0
+        self.all_total = 0
+        self.detail_id: int | None = None
+        self._detail_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="browser"):
+                yield CustomerTable(id="customers", threaded=self.threaded)
+            yield DetailPane(id="detail")
+        yield Transcript(id="transcript")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield CommandBar(
+            self.backend.complete,
+            self.backend.history_path,
+            id="command",
+            threaded=self.threaded,
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.key_overrides:
+            self.set_keymap(self.key_overrides)
+        self.query_one("#transcript", Transcript).border_title = "Transcript"
+        self._set_title()
+        self.table.focus()
+        self.load_query(self.initial_query)
+
+    @property
+    def table(self) -> CustomerTable:
+        return self.query_one("#customers", CustomerTable)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one("#transcript", Transcript)
+
+    @property
+    def command_bar(self) -> CommandBar:
+        return self.query_one("#command", CommandBar)
+
+    @property
+    def detail_pane(self) -> DetailPane:
+        return self.query_one("#detail", DetailPane)
+
+    # -- the list ------------------------------------------------------------------
+
+    def _set_title(self) -> None:
+        browser = self.query_one("#browser")
+        noun = "customer" if self.all_total == 1 else "customers"
+        title = f"{self.total:,} of {self.all_total:,} {noun}"
+        if self.query_text:
+            title += f" — {self.query_text}"
+        browser.border_title = title
+        selected = len(self.table.selected)
+        browser.border_subtitle = f"{selected:,} selected" if selected else ""
+
+    @work(thread=True, exclusive=True, group="query")
+    def load_query(self, query: str, *, keep_cursor: bool = False) -> None:
+        """Count the query (and all customers) off the UI thread, then show it."""
+        try:
+            total = self.backend.count(query)
+            all_total = self.backend.count("") if query else total
+        except Exception as error:
+            self.post_message(self.RunFailed(query, error))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.QueryLoaded(query, total, all_total, keep_cursor))
+
+    def _fetch(
+        self, query: str, offset: int, limit: int, sort_key: str | None, descending: bool
+    ) -> Sequence[CustomerRow]:
+        return self.backend.page(query, sort_key, descending, offset, limit)
+
+    def on_open_invoice_app_query_loaded(self, message: QueryLoaded) -> None:
+        new_query = message.query != self.query_text
+        self.query_text = message.query
+        self.total = message.total
+        self.all_total = message.all_total
+        self.table.load(
+            message.total,
+            partial(self._fetch, message.query),
+            keep_cursor=message.keep_cursor and not new_query,
+            keep_selection=not new_query,
+            reset_sort=new_query,
+        )
+        self._set_title()
+
+    def on_customer_table_fetch_failed(self, message: CustomerTable.FetchFailed) -> None:
+        self.post_message(self.RunFailed(self.query_text, message.error))
+
+    def on_customer_table_selection_changed(self, _message: CustomerTable.SelectionChanged) -> None:
+        self._set_title()
+
+    # -- the detail -----------------------------------------------------------------
+
+    def on_customer_table_cursor_moved(self, message: CustomerTable.CursorMoved) -> None:
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        customer_id = message.customer_id
+        if customer_id is None or customer_id == self.detail_id:
+            return
+        self._detail_timer = self.set_timer(DETAIL_DELAY, partial(self.load_detail, customer_id))
+
+    def on_customer_table_activated(self, message: CustomerTable.Activated) -> None:
+        if message.customer_id != self.detail_id:
+            self.load_detail(message.customer_id)
+        self.detail_pane.query_one(Tabs).focus()
+
+    @work(thread=True, exclusive=True, group="detail")
+    def load_detail(self, customer_id: int) -> None:
+        try:
+            detail = self.backend.detail(customer_id)
+        except Exception as error:
+            self.post_message(self.RunFailed(None, error))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.DetailLoaded(customer_id, detail))
+
+    def on_open_invoice_app_detail_loaded(self, message: DetailLoaded) -> None:
+        self.detail_id = message.customer_id
+        self.detail_pane.show(message.detail)
+        if self.detail_pane.active_tab == "payment-methods":
+            self.load_payment_methods(message.customer_id)
+
+    @on(TabbedContent.TabActivated, "#detail-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "payment-methods" and self.detail_id is not None:
+            self.load_payment_methods(self.detail_id)
+
+    @work(thread=True, exclusive=True, group="payment-methods")
+    def load_payment_methods(self, customer_id: int) -> None:
+        try:
+            result: Any = self.backend.payment_methods(customer_id)
+        except Exception as error:
+            result = error
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PaymentMethodsLoaded(customer_id, result))
+
+    def on_open_invoice_app_payment_methods_loaded(self, message: PaymentMethodsLoaded) -> None:
+        if message.customer_id == self.detail_id:
+            self.detail_pane.show_payment_methods(message.result)
+
+    # -- running sentences ----------------------------------------------------------
+
+    def on_command_bar_submitted(self, message: CommandBar.Submitted) -> None:
+        self.submit(message.sentence)
+
+    def submit(self, *sentences: str, confirmed: bool = False, echo: bool = True) -> None:
+        """Run sentences one after the other in a worker, showing each in the transcript."""
+        if echo:
+            for sentence in sentences:
+                self.transcript.add_sentence(sentence)
+        selection = tuple(sorted(self.table.selected))
+        self._run_worker(list(sentences), confirmed, selection)
+
+    @work(thread=True, group="run")
+    def _run_worker(
+        self, sentences: list[str], confirmed: bool, selection: tuple[int, ...]
+    ) -> None:
+        for sentence in sentences:
+            try:
+                result = self.backend.run(
+                    sentence,
+                    confirmed=confirmed,
+                    selection=selection,
+                    progress=self._report_progress,
+                )
+            except Exception as error:
+                self.post_message(self.RunFailed(sentence, error))
+                return
+            finally:
+                self.post_message(self.ProgressReported(None))
+            self.post_message(self.RunDone(sentence, result, confirmed))
+            if isinstance(result, ConfirmationNeeded):
+                return  # the rest waits for the answer
+
+    def _report_progress(self, progress: Progress) -> None:
+        self.post_message(self.ProgressReported(progress))  # post_message is thread-safe
+
+    def on_open_invoice_app_progress_reported(self, message: ProgressReported) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        progress = message.progress
+        if progress is None:
+            bar.remove_class("-busy")
+            return
+        bar.add_class("-busy")
+        bar.update(total=progress.total, progress=progress.done)
+        bar.tooltip = progress.label or None
+
+    def on_open_invoice_app_run_failed(self, message: RunFailed) -> None:
+        error = message.error
+        if isinstance(error, UserError):
+            self.transcript.add_error(message.sentence, error)
+        else:
+            self.transcript.add_error(None, f"Something went wrong: {error!r}")
+
+    def on_open_invoice_app_run_done(self, message: RunDone) -> None:
+        result = message.result
+        self.transcript.add_result(result)
+        if isinstance(result, ConfirmationNeeded):
+            self._ask(message.sentence, result)
+        elif isinstance(result, QueryResult):
+            self.load_query(message.sentence)
+        elif isinstance(result, MutationResult) and not result.dry_run:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Figures changed: count again, repaint the list, reload the detail."""
+        self.load_query(self.query_text, keep_cursor=True)
+        if self.detail_id is not None:
+            self.load_detail(self.detail_id)
+
+    def _ask(self, sentence: str, confirmation: ConfirmationNeeded) -> None:
+        if confirmation.action == "import":
+            self._load_import_preview(sentence)
+            return
+        self.push_screen(
+            ConfirmScreen(confirmation, sentence=sentence), partial(self._answered, sentence)
+        )
+
+    def _answered(self, sentence: str, answer: bool | None) -> None:
+        if answer:
+            self.submit(sentence, confirmed=True, echo=False)
+        else:
+            self.transcript.add_info("Cancelled — nothing changed.")
+
+    @work(thread=True, exclusive=True, group="import-preview")
+    def _load_import_preview(self, sentence: str) -> None:
+        try:
+            preview = self.backend.import_preview(sentence)
+        except Exception as error:
+            self.post_message(self.RunFailed(sentence, error))
+            return
+        self.post_message(self.ImportPreviewLoaded(sentence, preview))
+
+    def on_open_invoice_app_import_preview_loaded(self, message: ImportPreviewLoaded) -> None:
+        self.push_screen(
+            ImportMappingScreen(message.preview), partial(self._answered, message.sentence)
+        )
+
+    # -- actions (ids in tui.keymap.REGISTRY) ----------------------------------------
+
+    def action_focus_command(self) -> None:
+        self.command_bar.focus_input()
+
+    def action_search(self) -> None:
+        self.command_bar.focus_input("find ")
+
+    def action_focus_list(self) -> None:
+        self.table.focus()
+
+    def _focused_pane(self) -> str:
+        focused: Widget | None = self.focused
+        while focused is not None:
+            if isinstance(focused, CustomerTable):
+                return "list"
+            if isinstance(focused, CommandBar):
+                return "command"
+            if isinstance(focused, DetailPane):
+                return "detail"
+            parent = focused.parent
+            focused = parent if isinstance(parent, Widget) else None
+        return "global"
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._focused_pane(), self.key_overrides))
+
+    def action_undo(self) -> None:
+        self.submit("undo")
+
+    def action_select_all(self) -> None:
+        self._select_all_worker(self.query_text, self.table.sort_key, self.table.descending)
+
+    @work(thread=True, exclusive=True, group="select-all")
+    def _select_all_worker(self, query: str, sort_key: str | None, descending: bool) -> None:
+        try:
+            ids = self.backend.ids(query, sort_key, descending)
+        except Exception as error:
+            self.post_message(self.RunFailed(None, error))
+            return
+        self.post_message(self.SelectAllLoaded(ids))
+
+    def on_open_invoice_app_select_all_loaded(self, message: SelectAllLoaded) -> None:
+        self.table.select_ids(message.ids)
+        self.transcript.add_info(f"Selected {len(message.ids):,} customers — use `selected`.")
+
+    def action_clear_selection(self) -> None:
+        self.table.clear_selection()
+
+    def action_refresh_list(self) -> None:
+        self.refresh_data()
+
+    def action_add_customer(self) -> None:
+        def done(form: CustomerFormValues | None) -> None:
+            if form is not None:
+                self.submit(add_customer_sentence(form.values))
+
+        self.push_screen(CustomerFormScreen(), done)
+
+    def action_edit_customer(self) -> None:
+        customer = self.table.cursor_customer
+        if customer is None:
+            self.bell()
+            return
+        initial = {
+            "name": customer.name,
+            "email": customer.email,
+            "company": customer.company,
+            "phone": customer.phone,
+        }
+
+        def done(form: CustomerFormValues | None) -> None:
+            if form is not None and form.customer_id is not None:
+                sentences = edit_customer_sentences(form.customer_id, form)
+                if sentences:
+                    self.submit(*sentences)
+
+        self.push_screen(CustomerFormScreen(initial, customer_id=customer.id), done)
+
+    def action_add_note(self) -> None:
+        customer = self.table.cursor_customer
+        if customer is None:
+            self.bell()
+            return
+
+        def done(draft: NoteDraft | None) -> None:
+            if draft is not None and draft.customer_id is not None:
+                self.submit(note_sentence(draft.customer_id, draft))
+
+        self.push_screen(NoteFormScreen(customer.name, customer_id=customer.id), done)
+
+
+def run_app(backend: Backend, **options: Any) -> None:
+    """Open the full-screen app (``keys=`` the config's ``[keys]`` section)."""
+    OpenInvoiceApp(backend, **options).run()
