@@ -957,6 +957,7 @@ def _parser() -> Lark:
         transformer=_Build(),
         keep_all_tokens=False,
         maybe_placeholders=False,
+        cache=True,  # lark keeps the LALR tables in the temp dir, keyed by grammar hash
     )
 
 
