@@ -1,0 +1,313 @@
+"""Streaming readers for CSV (any common encoding and dialect) and spreadsheets.
+
+``open_table(path)`` returns a :class:`TableReader`: ``.headers`` and an iterator of
+``(line_number, cells)``. Iterating twice reads the file twice (a preview, then the
+import), and memory stays flat for CSV however long the file is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal
+
+from commands.errors import UserError
+
+Cell = str | int | float | bool | date | datetime | time | timedelta | None
+Row = tuple[int, list[Cell]]
+
+CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
+SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
+_SAMPLE_BYTES = 64 * 1024
+_SCAN_CHUNK = 1024 * 1024
+#: leading characters that make a spreadsheet run a cell as a formula
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def needs_neutralising(text: str) -> bool:
+    """True when ``text`` is written with a leading ``'`` (see :func:`neutralise`).
+
+    Text starting with a formula trigger is prefixed; so is text that already starts
+    with quotes followed by a trigger, so that reading strips exactly one quote back.
+    """
+    rest = text.lstrip("'")
+    return bool(rest) and rest.startswith(FORMULA_TRIGGERS)
+
+
+def neutralise(text: str) -> str:
+    """``=1+2`` -> ``'=1+2``; other text unchanged."""
+    return "'" + text if needs_neutralising(text) else text
+
+
+def unneutralise(text: str) -> str:
+    """Inverse of :func:`neutralise`: strip one ``'`` only where writing added one."""
+    if text.startswith("'") and needs_neutralising(text[1:]):
+        return text[1:]
+    return text
+
+
+class TableReader:
+    """A header row and a stream of ``(line_number, cells)`` rows."""
+
+    format: Literal["csv", "xlsx"]
+
+    def __init__(self, path: Path, headers: list[str]) -> None:
+        self.path = path
+        self.headers = headers
+
+    def __iter__(self) -> Iterator[Row]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file (readers are also context managers)."""
+
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _clean_headers(raw: list[Cell]) -> list[str]:
+    names = [_header_text(c) for c in raw]
+    while names and not names[-1]:
+        names.pop()
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = name or f"Column {i + 1}"
+        key = name.casefold()
+        if key in seen:
+            seen[key] += 1
+            name = f"{name} ({seen[key]})"
+        else:
+            seen[key] = 1
+        out.append(name)
+    return out
+
+
+def _header_text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip().lstrip("\ufeff").strip()
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding of a text file: BOMs first, then UTF-8, else cp1252/Latin-1."""
+    with path.open("rb") as fh:
+        head = fh.read(_SAMPLE_BYTES)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            return "utf-32"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if head and head.count(b"\x00") > len(head) // 4:
+            # UTF-16 without a BOM: ASCII text leaves every other byte zero
+            odd_zeros = head[1::2].count(b"\x00")
+            return "utf-16-le" if odd_zeros > len(head) // 4 else "utf-16-be"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        chunk = head
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = fh.read(_SCAN_CHUNK)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    # cp1252 is what "Latin-1" files from Windows tools really are; it leaves five
+    # bytes undefined, so fall back to true Latin-1 when one of them occurs.
+    with path.open("rb") as fh:
+        try:
+            dec = codecs.getincrementaldecoder("cp1252")()
+            while chunk := fh.read(_SCAN_CHUNK):
+                dec.decode(chunk)
+            return "cp1252"
+        except UnicodeDecodeError:
+            return "latin-1"
+
+
+class _Dialect(csv.Dialect):
+    delimiter = ","
+    quotechar = '"'
+    doublequote = True
+    skipinitialspace = False
+    lineterminator = "\r\n"
+    quoting = csv.QUOTE_MINIMAL
+    strict = False
+
+
+def detect_delimiter(sample: str) -> str:
+    """Comma, semicolon, tab or pipe: csv.Sniffer, checked against the header line."""
+    lines = sample.splitlines()
+    if len(sample) >= _SAMPLE_BYTES // 2 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a cut sample may be partial
+    header = lines[0] if lines else ""
+    candidates = ",;\t|"
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=candidates).delimiter
+    except csv.Error:
+        sniffed = ""
+    if sniffed and sniffed in header:
+        return sniffed
+    counts = {d: header.count(d) for d in candidates}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CsvReader(TableReader):
+    format: Literal["csv", "xlsx"] = "csv"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.encoding = detect_encoding(path)
+        with path.open(encoding=self.encoding, newline="") as fh:
+            sample = fh.read(_SAMPLE_BYTES // 2)
+        self.delimiter = detect_delimiter(sample)
+        self.dialect = type("_Detected", (_Dialect,), {"delimiter": self.delimiter})
+        headers: list[str] = []
+        self._header_line = 0
+        with self._open() as fh:
+            reader = csv.reader(fh, self.dialect)
+            prev = 0
+            for rec in reader:
+                if any(c.strip() for c in rec):
+                    headers = _clean_headers(list(rec))
+                    self._header_line = prev + 1
+                    break
+                prev = reader.line_num
+        super().__init__(path, headers)
+
+    def _open(self) -> IO[str]:
+        return self.path.open(encoding=self.encoding, newline="")
+
+    def __iter__(self) -> Iterator[Row]:
+        try:
+            with self._open() as fh:
+                reader = csv.reader(fh, self.dialect)
+                prev = 0
+                for rec in reader:
+                    start, prev = prev + 1, reader.line_num
+                    if start <= self._header_line:
+                        continue
+                    if not any(rec):
+                        continue
+                    yield start, [unneutralise(c) if c[:1] == "'" else c for c in rec]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
+
+
+# ---------------------------------------------------------------- spreadsheets
+
+
+class SpreadsheetReader(TableReader):
+    format: Literal["csv", "xlsx"] = "xlsx"
+
+    def __init__(self, path: Path, sheet: str | None = None) -> None:
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            self._book = CalamineWorkbook.from_path(str(path))
+            if sheet is None:
+                self._sheet = self._book.get_sheet_by_index(0)
+            else:
+                if sheet not in self._book.sheet_names:
+                    raise UserError(
+                        f"{path.name} has no sheet named {sheet!r}",
+                        suggestions=self._book.sheet_names,
+                    )
+                self._sheet = self._book.get_sheet_by_name(sheet)
+        except (CalamineError, OSError, ValueError) as exc:
+            raise UserError(f"Cannot read {path.name}: not a readable spreadsheet ({exc})") from exc
+        self.sheet_name = self._sheet.name
+        # iter_rows() starts at row 1 but at the first used column
+        self._first_row = 1
+        self._first_col = (self._sheet.start or (0, 0))[1]
+        headers: list[str] = []
+        self._header_line = 0
+        for line, cells in self._raw_rows():
+            if any(c not in ("", None) for c in cells):
+                headers = _clean_headers(cells)
+                self._header_line = line
+                break
+        super().__init__(path, headers)
+
+    def _raw_rows(self) -> Iterator[Row]:
+        pad: list[Cell] = [None] * self._first_col
+        for i, cells in enumerate(self._sheet.iter_rows()):
+            yield self._first_row + i, pad + list(cells)
+
+    def __iter__(self) -> Iterator[Row]:
+        for line, cells in self._raw_rows():
+            if line <= self._header_line:
+                continue
+            out: list[Cell] = []
+            empty = True
+            for c in cells:
+                if c == "" or c is None:
+                    out.append(None)
+                    continue
+                empty = False
+                out.append(unneutralise(c) if isinstance(c, str) else c)
+            if not empty:
+                yield line, out
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # already closed
+            self._book.close()
+
+
+def open_table(path: str | Path, *, sheet: str | None = None) -> TableReader:
+    """Open a CSV or spreadsheet file for reading; :class:`UserError` when it can't be."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in CSV_EXTENSIONS and ext not in SPREADSHEET_EXTENSIONS:
+        raise UserError(
+            f"Cannot read {p.name}: unsupported file type {ext or '(no extension)'!r}; "
+            "use .csv, .tsv or .xlsx",
+        )
+    if not p.is_file():
+        raise UserError(f"Cannot read {p}: no such file")
+    if ext in SPREADSHEET_EXTENSIONS:
+        reader: TableReader = SpreadsheetReader(p, sheet)
+    else:
+        try:
+            reader = CsvReader(p)
+        except (OSError, UnicodeError, csv.Error) as exc:
+            raise UserError(f"Cannot read {p.name}: {exc}") from exc
+    if not reader.headers:
+        reader.close()
+        raise UserError(f"Cannot read {p.name}: the file is empty (no header row)")
+    return reader
+
+
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "Cell",
+    "CsvReader",
+    "Row",
+    "SpreadsheetReader",
+    "TableReader",
+    "detect_delimiter",
+    "detect_encoding",
+    "needs_neutralising",
+    "neutralise",
+    "open_table",
+    "unneutralise",
+]
