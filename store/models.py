@@ -238,7 +238,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     affected: Mapped[int] = mapped_column(Integer)
     #: JSON describing the inverse operation (None: not reversible)
-    undo: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    undo: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.pg_cluster",
     "tests.smtp_server",
     "tests.stripe_server",
+    "tests.commands_fixtures",
 ]
 
 
