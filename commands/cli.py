@@ -118,7 +118,8 @@ def run(
     else:
         from rich.console import Console
 
-        render_text(result, Console())
+        # a pipe gets the whole table rather than 80 squeezed columns
+        render_text(result, Console() if sys.stdout.isatty() else Console(width=200))
     if isinstance(result, ConfirmationNeeded):
         raise typer.Exit(3)
 
