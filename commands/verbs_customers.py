@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 
 from commands import audit
 from commands.errors import UserError
@@ -330,7 +330,7 @@ def _set_status(ws: Workspace, cmd: A.Archive | A.Unarchive, call: Call, status:
             conn, sentence=call.sentence, action=verb, affected=len(ids), actor=ws.actor, undo=None
         )
         audit.add_items(conn, entry, _befores(conn, ids, ["status"]))
-        conn.execute(update(c).where(c.c.id.in_(ids)).values(status=status))
+        update_customers(conn, ids, {"status": status})
         audit.set_undo(conn, entry, {"op": "restore_columns"}, len(ids))
     return MutationResult(verb, len(ids), message, audit_id=entry, sample=sample)
 

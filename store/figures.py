@@ -272,6 +272,7 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
             flag(risk_declining).label("risk_declining"),
             flag(risk_no_recent).label("risk_no_recent"),
             flag(or_(late_payer, risk_low, risk_declining, risk_no_recent)).label("at_risk"),
+            flag(c.c.status == "archived").label("archived"),
         )
         .select_from(
             c.outerjoin(agg, agg.c.customer_id == c.c.id).outerjoin(

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,7 +66,8 @@ class Customer(Base):
 
     __table_args__ = (
         Index("ix_customers_sort_name", "sort_name", "id"),
-        Index("ix_customers_status", "status"),
+        # serves "active customers sorted by name" without a sort step
+        Index("ix_customers_status_name", "status", "sort_name", "id"),
     )
 
 
@@ -117,6 +120,10 @@ class CustomFieldValue(Base):
     )
 
 
+#: the partial-index condition for invoices that may still need a reminder
+OPEN_INVOICE = "status = 'sent' AND paid_cents < total_cents"
+
+
 class Invoice(Base):
     __tablename__ = "invoices"
 
@@ -140,6 +147,14 @@ class Invoice(Base):
     __table_args__ = (
         Index("ix_invoices_customer", "customer_id", "issued_on"),
         Index("ix_invoices_due", "due_on"),
+        # unpaid countable invoices by due date: what reminders look through
+        Index(
+            "ix_invoices_open_due",
+            "due_on",
+            sqlite_where=text(OPEN_INVOICE),
+            postgresql_where=text(OPEN_INVOICE),
+        ),
+        Index("ix_invoices_last_paid", "last_paid_on"),
     )
 
 
@@ -223,6 +238,8 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "stage", name="uq_reminders_invoice_stage"),
         Index("ix_reminders_status", "status", "next_attempt_at"),
+        Index("ix_reminders_email", "email_id"),
+        Index("ix_reminders_customer", "customer_id", "status"),
     )
 
 
@@ -321,10 +338,24 @@ class CustomerFigures(Base):
     risk_declining: Mapped[bool] = mapped_column(Boolean, default=False)
     risk_no_recent: Mapped[bool] = mapped_column(Boolean, default=False)
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: copy of customers.status == "archived", so lists and counts need no join
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_figures_revenue", "as_of", "revenue", "customer_id"),
         Index("ix_figures_outstanding", "as_of", "outstanding", "customer_id"),
         Index("ix_figures_invoice_count", "as_of", "invoice_count", "customer_id"),
         Index("ix_figures_activity", "as_of", "last_activity_on", "customer_id"),
+        # covering index: every segment count is one index scan
+        Index(
+            "ix_figures_segments",
+            "as_of",
+            "archived",
+            "revenue_segment",
+            "activity_segment",
+            "late_payer",
+            "partial_payer",
+            "on_time_payer",
+            "at_risk",
+        ),
     )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.sql.util import find_tables
 
 from store import search
 from store.figures import ensure_snapshot
@@ -144,7 +145,7 @@ def tag_id(conn: Connection, name: str) -> int:
 def tagged(conn: Connection, name: str) -> ColumnElement[bool]:
     """Customers carrying the tag ``name``."""
     tid = tag_id(conn, name)
-    return c.c.id.in_(select(ct.c.customer_id).where(ct.c.tag_id == tid))
+    return f.c.customer_id.in_(select(ct.c.customer_id).where(ct.c.tag_id == tid))
 
 
 def matching(conn: Connection, text: str) -> ColumnElement[bool]:
@@ -207,7 +208,7 @@ def field_compare(conn: Connection, name: str, op: str, value: Any) -> ColumnEle
         cond = _compare(func.lower(col), op, str(value).lower())
     else:
         cond = _compare(col, op, value)
-    return exists().where(cfv.c.customer_id == c.c.id, cfv.c.field_id == fid, cond)
+    return exists().where(cfv.c.customer_id == f.c.customer_id, cfv.c.field_id == fid, cond)
 
 
 def status_is(value: str) -> ColumnElement[bool]:
@@ -217,7 +218,7 @@ def status_is(value: str) -> ColumnElement[bool]:
 
 def ids_in(ids: Sequence[int]) -> ColumnElement[bool]:
     """An explicit set of customers (a selection)."""
-    return c.c.id.in_(list(ids)) if ids else false()
+    return f.c.customer_id.in_(list(ids)) if ids else false()
 
 
 def all_of(items: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -253,7 +254,25 @@ def _base(d: date, spec: ListSpec, columns: Sequence[Any]) -> Select[Any]:
     if spec.where is not None:
         stmt = stmt.where(spec.where)
     if not spec.include_archived:
-        stmt = stmt.where(c.c.status == "active")
+        stmt = stmt.where(f.c.archived.is_(False))
+    return stmt
+
+
+def _needs_customers(spec: ListSpec) -> bool:
+    """Whether the filter reads the customers table (else counts skip the join)."""
+    if spec.where is None:
+        return False
+    return any(t is c for t in find_tables(spec.where, check_columns=True))
+
+
+def _count_base(d: date, spec: ListSpec, columns: Sequence[Any]) -> Select[Any]:
+    if _needs_customers(spec):
+        return _base(d, spec, columns)
+    stmt = select(*columns).select_from(f).where(f.c.as_of == d)
+    if spec.where is not None:
+        stmt = stmt.where(spec.where)
+    if not spec.include_archived:
+        stmt = stmt.where(f.c.archived.is_(False))
     return stmt
 
 
@@ -315,7 +334,7 @@ def list_customers(conn: Connection, d: date, spec: ListSpec) -> list[Any]:
 
 def count_customers(conn: Connection, d: date, spec: ListSpec) -> int:
     """How many customers the spec matches (ignores window)."""
-    stmt = _base(d, spec, [func.count()])
+    stmt = _count_base(d, spec, [func.count()])
     return int(conn.execute(stmt).scalar_one())
 
 
@@ -364,7 +383,7 @@ def segment_counts(conn: Connection, d: date, include_archived: bool = False) ->
         ),
         *(func.sum(func.cast(f.c[col], _int())).label(s) for s, col in FLAG_SEGMENTS.items()),
     ]
-    row = conn.execute(_base(d, ListSpec(include_archived=include_archived), cols)).one()
+    row = conn.execute(_count_base(d, ListSpec(include_archived=include_archived), cols)).one()
     return {name: int(value or 0) for name, value in row._mapping.items()}
 
 

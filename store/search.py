@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, column, literal_column, select, table
 
-from store.models import Customer
+from store.models import Customer, CustomerFigures
 
 cust_t: Any = Customer.__table__
+figures_t: Any = CustomerFigures.__table__
 
 
 def fold(value: str | None) -> str:
@@ -43,7 +44,7 @@ def matches(conn: Connection, query: str) -> ColumnElement[bool]:
         phrase = '"' + folded.replace('"', '""') + '"'
         fts = table("customer_search", column("rowid"))
         sub = select(fts.c.rowid).where(literal_column("customer_search").op("MATCH")(phrase))
-        return cust_t.c.id.in_(sub)
+        return figures_t.c.customer_id.in_(sub)
     return cust_t.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\")
 
 

@@ -80,7 +80,7 @@ def update_customers(conn: Connection, ids: Sequence[int], values: Mapping[str, 
                 .where(c.c.id == cid)
                 .values(search_text=search_text(name, email, company), sort_name=fold(name))
             )
-    if "created_on" in values:
+    if {"created_on", "status"} & set(values):
         refresh_customers(conn, ids)
 
 
