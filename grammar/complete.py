@@ -40,6 +40,8 @@ class Completion:
 
 _PARTIAL_RE = re.compile(r"[^\s,:\"]*\Z")
 _WORD_TERMS = ("NAME", "TAGNAME", "FIELDNAME", "TEXT", "STRING", "INT", "AMOUNT", "DATE")
+# terminals the lexer makes from plain words (no keyword of their own)
+_SPECIAL = {"_TAGWITH": "with", "_IN_STATUS": "in", "REST": ""}
 _CACHE: dict[tuple[Any, ...], tuple[str, ...]] = {}
 _CACHE_MAX = 4096
 
@@ -72,7 +74,7 @@ def _viable_terms(prefix: str) -> tuple[str, ...] | None:
     terms = tuple(
         t
         for t in states[stack[-1]]
-        if (t in kmap or t in _WORD_TERMS or t in ("_TAGWITH", "REST")) and viable(states, stack, t)
+        if (t in kmap or t in _WORD_TERMS or t in _SPECIAL) and viable(states, stack, t)
     )
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
@@ -98,8 +100,7 @@ def complete(text: str, vocabulary: Vocabulary | None = None) -> list[Completion
     if not quoted:
         kmap = keyword_map()
         words = {kmap[t] for t in terms if t in kmap}
-        if "_TAGWITH" in terms:
-            words.add("with")
+        words.update(w for t, w in _SPECIAL.items() if w and t in terms)
         for w in sorted(words):
             if w[:1].isalpha() and w.startswith(low) and w != low:
                 out.append(Completion(w, "keyword", start))

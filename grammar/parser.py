@@ -122,6 +122,15 @@ def viable(states: Any, stack: list[Any], term: str) -> bool:
         stack.append(goto[1])
 
 
+# words after which a name can stand inside a filter (besides the start):
+# and/or/`,`/not/`not in` and the segment adjectives ("new whales")
+_NAME_LEADS = frozenset(
+    {"and", "or", ",", "not", "in", "new", "active", "inactive", "high-value", "valuable"}
+    | {"value", "medium-value", "mid-value", "low-value", "at-risk", "risk", "risky"}
+)
+_TYPO_CUTOFF = 80.0
+
+
 def _is_amount(low: str) -> bool:
     return bool(_AMOUNT_RE.match(low)) and any(c.isdigit() for c in low)
 
@@ -161,6 +170,7 @@ class _Lexer(Lexer):
 
     def __init__(self, lexer_conf: Any) -> None:
         self.keywords: dict[str, str] = {}
+        self._typo_cands: dict[Any, list[str]] = {}
         for term in lexer_conf.terminals:
             pattern = term.pattern
             if pattern.type == "str":
@@ -174,6 +184,7 @@ class _Lexer(Lexer):
         states = parser_state.parse_conf.parse_table.states
         keywords = self.keywords
         stack = parser_state.state_stack
+        prev = ""
         while True:
             m = _TOKEN_RE.match(text, pos, end)
             if m is not None:
@@ -210,11 +221,39 @@ class _Lexer(Lexer):
             else:
                 value = raw
                 ttype = self._classify(raw, acc, text, mend, end)
+                if ttype == "NAME" and prev in _NAME_LEADS and self._near_keyword(raw, acc):
+                    # "late payers and custmers", "new taged vip": a misspelt
+                    # keyword, not a name (a quoted name is always a name);
+                    # no rule accepts TYPO, so the error points here
+                    ttype = "TYPO"
             yield Token(ttype, value, pos, 1, pos + 1, 1, mend + 1, mend)
+            prev = value.lower() if kind in ("word", "comma") else ""
             pos = mend
+
+    def _near_keyword(self, raw: str, acc: Any) -> bool:
+        """Is this word a likely typo of a keyword the parser accepts here?"""
+        if len(raw) < 4:
+            return False
+        state = acc.stack[-1]
+        cands = self._typo_cands.get(state)
+        if cands is None:
+            # keywords of this parser state (shift or reduce lookahead: close enough)
+            cands = self._typo_cands[state] = [
+                kw
+                for kw, term in self.keywords.items()
+                if len(kw) >= 4 and kw[0].isalpha() and term in acc.actions
+            ]
+        hit = process.extractOne(raw.lower(), cands, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
+        return hit is not None
 
     def _classify(self, raw: str, acc: Any, text: str, mend: int, end: int) -> str:
         low = raw.lower()
+        if low == "in" and "_IN_STATUS" in acc:
+            # "in status ..." is its own terminal, so a filter can be followed
+            # by "in <period>" (report options) without a shift/reduce conflict
+            nxt = _TOKEN_RE.match(text, mend, end)
+            if nxt is not None and nxt.group(nxt.lastgroup or 0).lower() == "status":
+                return "_IN_STATUS"
         if low == "with" and "_TAGWITH" in acc:
             later = _LATER_WITH_RE.search(text, mend, end)
             if later is None or "WITH" not in acc:
@@ -574,8 +613,15 @@ class _Build(Transformer[Token, Any]):
     def atom(self, c: list[Any]) -> Any:
         return c[0]
 
+    def qual(self, c: list[Any]) -> Any:
+        return c[0]
+
     def name_ref(self, c: list[Any]) -> str:
         return str(c[0])
+
+    def name_item(self, c: list[Any]) -> A.Filter:
+        name = _name_filter(c[-1])
+        return A.And((c[0], name)) if len(c) == 2 else name
 
     def customer_ref(self, c: list[Any]) -> A.Filter:
         return A.CustomerRef(c[0])
@@ -632,10 +678,21 @@ class _Build(Transformer[Token, Any]):
         return _Tail(limit=int(str(c[0])))
 
     # ---- query structure
+    def seq_a(self, c: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for x in c:
+            if isinstance(x, list):
+                out.extend(x)
+            else:
+                out.append(x)
+        return out
+
+    seq_n = seq_a
+
     def and_expr(self, c: list[Any]) -> _Part:
         filters: list[A.Filter] = []
         tails: list[_Tail] = []
-        for item in c:
+        for item in self.seq_a(c):
             if isinstance(item, _Tail):
                 tails.append(item)
             elif isinstance(item, _Part):
@@ -661,10 +718,6 @@ class _Build(Transformer[Token, Any]):
         if isinstance(x, _Part):
             return x
         return self.and_expr([x])
-
-    def core_name(self, c: list[Any]) -> _Part:
-        tails = [t for t in c[1:] if isinstance(t, _Tail)]
-        return _Part(_name_filter(c[0]), _merge_tails(tails))
 
     def head_top(self, c: list[Any]) -> tuple[int, bool | None]:
         return (int(str(c[0])), True)
@@ -1013,6 +1066,7 @@ _FRIENDLY = {
     "_COLON": "':'",
     "_COMMA": "','",
     "_TAGWITH": "`with`",
+    "_IN_STATUS": "`in status`",
     "$END": "the end of the sentence",
 }
 
@@ -1034,6 +1088,8 @@ def _keyword_candidates(terms: set[str] | frozenset[str]) -> list[str]:
     out = {kmap[t] for t in terms if t in kmap}
     if "_TAGWITH" in terms:
         out.add("with")
+    if "_IN_STATUS" in terms:
+        out.add("in")
     return sorted(w for w in out if w[0].isalpha())
 
 
@@ -1060,14 +1116,22 @@ def _error_from_lark(text: str, exc: LarkError) -> ParseError:
         blame = _blame_first_word(text, pos, desc)
         if blame is not None:
             return blame
-        sugg = suggest(word, _keyword_candidates(expected_terms))
+        usage = _usage_hint(text, exc)
+        cand_terms = expected_terms
+        conts = _filter_continuations()
+        if usage and tok.type != "TYPO" and "TAGGED" in expected_terms:
+            # after a target the filter may go on ("acme tagged ...", "acme and
+            # ..."); suggest those words only when no usage line fits better
+            cand_terms = (expected_terms - conts) or expected_terms
+        sugg = suggest(word, _keyword_candidates(cand_terms))
         if tok.type == "STRING":
             msg = f'unexpected text "{word}" at column {pos}'
         else:
             msg = f"unexpected word '{word}' at column {pos}"
-        usage = _usage_hint(text, exc)
         if sugg:
             msg += f" — did you mean `{sugg[0]}`?"
+            if tok.type == "TYPO":
+                msg += f' (if it is a name, quote it: "{word}")'
         elif "_TAGWITH" in expected_terms:
             msg += " — expected `with` before the tags"
         elif usage:
@@ -1104,6 +1168,19 @@ _USAGE_EXAMPLES: dict[str, list[str]] = {
     "define segment <name> as <customers>": ["define segment whales late payers"],
     "link <customer> to stripe": ["link acme stripe"],
 }
+
+
+@lru_cache(maxsize=1)
+def _filter_continuations() -> frozenset[str]:
+    """Terminals that continue a filter after a name: and/or and qualifier starts."""
+    out = {t for t, kw in keyword_map().items() if kw in ("and", "or")}
+    out.add("_COMMA")
+    for rule in _parser().rules:
+        if rule.origin.name in ("qual", "neg_name") and rule.expansion:
+            first = rule.expansion[0]
+            if first.is_term:
+                out.add(first.name)
+    return frozenset(out)
 
 
 def _state_key(text: str, exc: UnexpectedToken) -> tuple[str, int, Any] | None:

@@ -116,6 +116,10 @@ VARIATIONS: list[tuple[str, A.Command]] = [
     ("not late payers", L(A.Not(LATE))),
     ("late payers or at-risk customers", L(A.Or((LATE, A.Segment("at-risk"))))),
     ("late payers and high value customers", L(A.And((LATE, HIGH)))),
+    # a saved segment (a bare name) combines like a built-in one
+    ("list whales or late payers", L(A.Or((A.NameRef("whales"), LATE)))),
+    ("whales and not late payers", L(A.And((A.NameRef("whales"), A.Not(LATE))))),
+    ('"big fish" or tagged vip', L(A.Or((A.NameRef("big fish"), A.Tagged("vip"))))),
     ('search for "Jane Doe"', L(A.Search("Jane Doe"))),
     ('find "Acme GmbH" including archived', L(A.Search("Acme GmbH"), archived=True)),
     ('show customer "Acme GmbH"', L(A.CustomerRef("Acme GmbH"))),
