@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from commands import cli_files
 from commands.errors import UserError
 
 app = typer.Typer(
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("import")(cli_files.import_cmd)
+app.command("export")(cli_files.export_cmd)
 
 
 class State:

@@ -20,7 +20,15 @@ c: Any = Customer.__table__
 f: Any = CustomerFigures.__table__
 
 _TABLES = frozenset(
-    {"customers", "invoices", "payments", "customer_tags", "custom_field_values", "tags"}
+    {
+        "customers",
+        "invoices",
+        "payments",
+        "customer_tags",
+        "custom_field_values",
+        "tags",
+        "audit_items",
+    }
 )
 
 

@@ -1,0 +1,185 @@
+"""The import pass: records in, checks against the database, batched writes out.
+
+One :class:`Importer` walks a file's validated records once. In a check pass
+(``write=False``) it only classifies rows (new, updated, skipped) and collects
+errors; in a write pass it also writes each batch with raw executemany on the
+command's own connection, so memory stays flat and a failed import (rolled back
+by the caller's transaction) changes nothing. Subclasses handle one kind each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from commands.fileformats import CustomerRecord, InvoiceRecord, Mapping, PaymentRecord, RowError
+from commands.fileformats.mapping import Kind
+from commands.files_common import ImportCounts, OnConflict
+from commands.results import Progress
+from commands.workspace import Workspace
+from store import bulk
+from store.figures import invalidate_all, refresh_customers
+from store.invoice_cache import refresh_invoice_cache
+from store.models import Customer, CustomField, Tag
+
+c: Any = Customer.__table__
+tags_t: Any = Tag.__table__
+cf: Any = CustomField.__table__
+
+#: rows per executemany batch
+BATCH = 2000
+#: errors kept for the message and the preview (the rest are only counted)
+KEEP_ERRORS = 1000
+#: above this many touched customers, figures snapshots are dropped and recomputed
+#: on next use instead of refreshed row by row
+REFRESH_LIMIT = 5000
+
+
+class Importer:
+    """One pass over a file's records: checks against the database and (optionally) writes."""
+
+    kind: Kind = "customers"
+
+    def __init__(
+        self,
+        ws: Workspace,
+        conn: Connection,
+        mapping: Mapping,
+        *,
+        on_conflict: OnConflict,
+        write: bool,
+        progress: Callable[[Progress], None] | None = None,
+        total: int | None = None,
+    ) -> None:
+        self.ws = ws
+        self.conn = conn
+        self.mapping = mapping
+        self.on_conflict = on_conflict
+        self.write = write
+        self.progress = progress
+        self.total = total
+        self.counts = ImportCounts()
+        self.errors: list[RowError] = []
+        self.error_count = 0
+        self.bad_lines: set[int] = set()
+        #: customers whose figures change
+        self.touched: set[int] = set()
+        #: ids this import inserted (customers, invoices or payments)
+        self.new_ids: list[int] = []
+        #: id -> before-image of what it updated
+        self.befores: dict[int, Any] = {}
+        self.created_tags: list[int] = []
+        self.created_fields: list[int] = []
+        self.refresh_invoices: set[int] = set()
+        self._batch: list[Any] = []
+        self._source = {f: cols[0] for f, cols in mapping.fields.items()}
+        self._emails: dict[str, tuple[int, int | None]] | None = None
+        self._tags: dict[str, int] | None = None
+        self._fields: dict[str, tuple[int | None, str, list[str] | None]] | None = None
+        self._alloc = bulk.IdAllocator(conn, self.kind)
+
+    # -- driving
+
+    def feed(self, item: CustomerRecord | InvoiceRecord | PaymentRecord | RowError) -> None:
+        if isinstance(item, RowError):
+            self.error(item)
+            return
+        self.counts.rows += 1
+        self._batch.append(item)
+        if len(self._batch) >= BATCH:
+            self.flush()
+
+    def error(self, err: RowError) -> None:
+        self.error_count += 1
+        self.bad_lines.add(err.line)
+        if len(self.errors) < KEEP_ERRORS:
+            self.errors.append(err)
+
+    @property
+    def writing(self) -> bool:
+        """Writes stop at the first error (the transaction is rolled back anyway)."""
+        return self.write and self.error_count == 0
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch:
+            self.process(batch)
+        if self.progress is not None:
+            self.progress(Progress(self.counts.rows + self.error_count, self.total, self.kind))
+
+    def process(self, batch: list[Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        self.flush()
+        if not self.writing:
+            return
+        if self.refresh_invoices:
+            refresh_invoice_cache(self.conn, self.refresh_invoices)
+        if len(self.touched) > REFRESH_LIMIT:
+            invalidate_all(self.conn)  # recomputed on the next command that needs figures
+        elif self.touched:
+            refresh_customers(self.conn, self.touched)
+
+    def col(self, fname: str) -> str | None:
+        """The file column a field came from (for error messages)."""
+        return self._source.get(fname)
+
+    # -- lookups
+
+    def emails(self) -> dict[str, tuple[int, int | None]]:
+        """casefolded email -> (customer id, payment terms), all customers (loaded once)."""
+        if self._emails is None:
+            self._emails = {
+                str(e).casefold(): (int(i), t)
+                for i, e, t in self.conn.execute(
+                    select(c.c.id, c.c.email, c.c.payment_terms_days).where(c.c.email.isnot(None))
+                )
+            }
+        return self._emails
+
+    def tag_id(self, name: str) -> int | None:
+        if self._tags is None:
+            self._tags = {
+                str(n).casefold(): int(i)
+                for i, n in self.conn.execute(select(tags_t.c.id, tags_t.c.name))
+            }
+        key = name.casefold()
+        tid = self._tags.get(key)
+        if tid is None and self.writing:
+            tid = int(
+                self.conn.execute(
+                    insert(tags_t)
+                    .values(name=name, created_at=self.ws.now().replace(tzinfo=None))
+                    .returning(tags_t.c.id)
+                ).scalar_one()
+            )
+            self._tags[key] = tid
+            self.created_tags.append(tid)
+        return tid
+
+    def field_info(self, name: str) -> tuple[int | None, str, list[str] | None]:
+        if self._fields is None:
+            self._fields = {
+                str(n).casefold(): (int(i), str(t), ch)
+                for i, n, t, ch in self.conn.execute(
+                    select(cf.c.id, cf.c.name, cf.c.type, cf.c.choices)
+                )
+            }
+        return self._fields.get(name.casefold(), (None, "text", None))
+
+    def field_id(self, name: str) -> int:
+        fid, _, _ = self.field_info(name)
+        if fid is not None:
+            return fid
+        assert self._fields is not None
+        fid = int(
+            self.conn.execute(
+                insert(cf).values(name=name, type="text", choices=None).returning(cf.c.id)
+            ).scalar_one()
+        )
+        self._fields[name.casefold()] = (fid, "text", None)
+        self.created_fields.append(fid)
+        return fid

@@ -1,0 +1,279 @@
+"""Customer imports: insert new emails, update (or skip) known ones, tags and custom fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from commands.custom_values import VALUE_COLUMNS, jsonable, stored_values, typed_custom
+from commands.fileformats import CustomerRecord, RowError
+from commands.fileformats.mapping import CUSTOM_PREFIX
+from commands.import_core import Importer, c
+from store import bulk
+from store import query as q
+from store.models import CustomerTag, CustomFieldValue
+from store.search import fold, search_text
+
+ct: Any = CustomerTag.__table__
+cfv: Any = CustomFieldValue.__table__
+
+TAG_RE = re.compile(r"^[\w][\w .:/+-]{0,99}$")
+#: customers columns an import may set, in the order of the raw statements
+CUSTOMER_COLUMNS = (
+    "name",
+    "email",
+    "company",
+    "phone",
+    "address",
+    "status",
+    "created_on",
+    "payment_terms_days",
+)
+#: customers column -> record attribute
+RECORD_ATTR = {"created_on": "created_at"}
+
+Typed = dict[str, dict[str, Any]]
+
+
+class Stored:
+    """What the database holds for the known customers of one batch."""
+
+    def __init__(self, conn: Connection, ids: list[int], tags: bool, custom: Sequence[str]):
+        self.rows = {
+            row.id: row
+            for row in conn.execute(
+                select(c.c.id, *[c.c[x] for x in CUSTOMER_COLUMNS]).where(c.c.id.in_(ids))
+            )
+        }
+        self.tags = q.tags_for(conn, ids) if tags else {}
+        self.custom = stored_values(conn, ids, custom) if custom else {}
+
+
+class CustomerImporter(Importer):
+    kind = "customers"
+
+    def check(self, r: CustomerRecord) -> tuple[Typed, list[RowError]]:
+        """Typed custom values and the errors only the database can tell."""
+        errs: list[RowError] = []
+        typed: Typed = {}
+        for name, text in r.custom.items():
+            _, ftype, choices = self.field_info(name)
+            try:
+                typed[name] = typed_custom(ftype, choices, text)
+            except ValueError as exc:
+                errs.append(
+                    RowError(
+                        r.line, self.col(CUSTOM_PREFIX + name), f"{name} is a {ftype} field; {exc}"
+                    )
+                )
+        for t in r.tags or ():
+            if not TAG_RE.match(t):
+                errs.append(RowError(r.line, self.col("tags"), f"bad tag name {t!r}"))
+        return typed, errs
+
+    def process(self, batch: list[CustomerRecord]) -> None:
+        emails = self.emails()
+        new: list[tuple[CustomerRecord, Typed]] = []
+        known: list[tuple[CustomerRecord, int, Typed]] = []
+        for r in batch:
+            typed, errs = self.check(r)
+            existing = emails.get(r.email.casefold()) if r.email else None
+            if existing is not None and self.on_conflict == "error":
+                errs.append(
+                    RowError(r.line, self.col("email"), f"customer {r.email} already exists")
+                )
+            if errs:
+                for e in errs:
+                    self.error(e)
+                continue
+            if existing is None:
+                new.append((r, typed))
+            elif self.on_conflict == "skip":
+                self.counts.skipped += 1
+            else:
+                known.append((r, existing[0], typed))
+        old: list[tuple[CustomerRecord, int, Typed, dict[str, Any]]] = []
+        stored: Stored | None = None
+        if known:
+            stored = Stored(
+                self.conn,
+                [cid for _, cid, _ in known],
+                "tags" in self.mapping.fields,
+                self.mapping.custom_fields,
+            )
+            for r, cid, typed in known:
+                merged = self.merged(r, stored.rows[cid])
+                if self.changes(r, cid, typed, merged, stored):
+                    old.append((r, cid, typed, merged))
+                else:
+                    self.counts.skipped += 1
+        self.counts.inserted += len(new)
+        self.counts.updated += len(old)
+        if not self.writing:
+            # a dry run counts a later row for the same new email as an update
+            for r, _ in new:
+                if r.email:
+                    emails[r.email.casefold()] = (0, r.payment_terms_days)
+            return
+        self.insert(new)
+        if stored is not None:
+            self.update(old, stored)
+
+    @staticmethod
+    def merged(r: CustomerRecord, row: Any) -> dict[str, Any]:
+        """The stored row with the file's non-empty values over it."""
+        merged = {x: getattr(row, x) for x in CUSTOMER_COLUMNS}
+        for x in CUSTOMER_COLUMNS:
+            value = getattr(r, RECORD_ATTR.get(x, x))
+            if value is not None:
+                merged[x] = value
+        if r.email and row.email and r.email.casefold() == str(row.email).casefold():
+            merged["email"] = row.email  # the key: keep how it was written
+        return merged
+
+    @staticmethod
+    def changes(
+        r: CustomerRecord, cid: int, typed: Typed, merged: dict[str, Any], s: Stored
+    ) -> bool:
+        """Whether updating the customer from ``r`` would change anything."""
+        row = s.rows[cid]
+        if any(merged[x] != getattr(row, x) for x in CUSTOMER_COLUMNS):
+            return True
+        if r.tags is not None:
+            have = {t.casefold() for t in s.tags.get(cid, ())}
+            if have != {t.casefold() for t in r.tags}:
+                return True
+        before = s.custom.get(cid, {})
+        for name, value in typed.items():
+            old = before.get(name)
+            if old is None or any(jsonable(value[k]) != old[k] for k in VALUE_COLUMNS):
+                return True
+        return False
+
+    def insert(self, new: list[tuple[CustomerRecord, Typed]]) -> None:
+        if not new:
+            return
+        conn, today = self.conn, self.ws.today
+        ids = self._alloc.take(len(new))
+        emails = self.emails()
+        rows = []
+        for (r, _), cid in zip(new, ids, strict=True):
+            name = r.name or r.email or ""
+            rows.append(
+                (
+                    cid,
+                    name,
+                    r.email,
+                    r.company,
+                    r.phone,
+                    r.address,
+                    r.status or "active",
+                    bulk.date_param(conn, r.created_at or today),
+                    r.payment_terms_days,
+                    False,
+                    search_text(name, r.email, r.company),
+                    fold(name),
+                )
+            )
+            if r.email:
+                emails[r.email.casefold()] = (cid, r.payment_terms_days)
+        bulk.executemany(
+            conn,
+            "customers",
+            ("id", *CUSTOMER_COLUMNS, "reminders_opt_out", "search_text", "sort_name"),
+            rows,
+        )
+        self.new_ids.extend(ids)
+        self.touched.update(ids)
+        self.set_tags_and_custom(
+            [(r, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
+        )
+
+    def update(
+        self, old: list[tuple[CustomerRecord, int, Typed, dict[str, Any]]], s: Stored
+    ) -> None:
+        if not old:
+            return
+        conn = self.conn
+        custom_names = self.mapping.custom_fields
+        params = []
+        for _, cid, _, merged in old:
+            row = s.rows[cid]
+            self.befores[cid] = {
+                "row": {x: jsonable(getattr(row, x)) for x in CUSTOMER_COLUMNS},
+                "tags": s.tags.get(cid) if "tags" in self.mapping.fields else None,
+                "custom": {n: s.custom.get(cid, {}).get(n) for n in custom_names},
+            }
+            params.append(
+                (
+                    *[
+                        bulk.date_param(conn, merged[x]) if x == "created_on" else merged[x]
+                        for x in CUSTOMER_COLUMNS
+                    ],
+                    search_text(merged["name"], merged["email"], merged["company"]),
+                    fold(merged["name"]),
+                    cid,
+                )
+            )
+        bulk.update_many(
+            conn, "customers", "id", (*CUSTOMER_COLUMNS, "search_text", "sort_name"), params
+        )
+        self.touched.update(cid for _, cid, _, _ in old)
+        self.set_tags_and_custom([(r, cid, typed) for r, cid, typed, _ in old], fresh=False)
+
+    def set_tags_and_custom(
+        self, items: Sequence[tuple[CustomerRecord, int, dict[str, dict[str, Any]]]], *, fresh: bool
+    ) -> None:
+        conn = self.conn
+        tagged = [(cid, r.tags) for r, cid, _ in items if r.tags is not None]
+        if tagged:
+            if not fresh:
+                conn.execute(delete(ct).where(ct.c.customer_id.in_([cid for cid, _ in tagged])))
+            pairs: set[tuple[int, int]] = set()
+            for cid, names in tagged:
+                for name in names or ():
+                    tid = self.tag_id(name)
+                    assert tid is not None
+                    pairs.add((cid, tid))
+            bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), sorted(pairs))
+        by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for _, cid, typed in items:
+            for name, value in typed.items():
+                by_field.setdefault(name, []).append((cid, value))
+        for name, values in by_field.items():
+            fid = self.field_id(name)
+            if not fresh:
+                conn.execute(
+                    delete(cfv).where(
+                        cfv.c.field_id == fid, cfv.c.customer_id.in_([cid for cid, _ in values])
+                    )
+                )
+            bulk.executemany(
+                conn,
+                "custom_field_values",
+                (
+                    "customer_id",
+                    "field_id",
+                    "text_value",
+                    "number_value",
+                    "date_value",
+                    "bool_value",
+                ),
+                [
+                    (
+                        cid,
+                        fid,
+                        v["text_value"],
+                        v["number_value"],
+                        bulk.date_param(conn, v["date_value"]),
+                        v["bool_value"],
+                    )
+                    for cid, v in values
+                ],
+            )
+
+
+__all__ = ["CUSTOMER_COLUMNS", "CustomerImporter"]

@@ -1,0 +1,129 @@
+"""The audit trail of an import and its undo.
+
+``audit_items`` of an import hold the ids it inserted (``before`` NULL) and the
+before-images of what it updated. For invoice and payment imports the
+``customer_id`` column holds the invoice or payment id (the recipe says which kind).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from commands import audit
+from commands.import_core import Importer
+from store import bulk
+from store.figures import refresh_customers
+from store.invoice_cache import refresh_invoice_cache
+from store.models import (
+    AuditItem,
+    Customer,
+    CustomerTag,
+    CustomField,
+    CustomFieldValue,
+    Invoice,
+    Payment,
+    Tag,
+)
+from store.search import fold, search_text
+
+c: Any = Customer.__table__
+inv: Any = Invoice.__table__
+pay: Any = Payment.__table__
+tags_t: Any = Tag.__table__
+ct: Any = CustomerTag.__table__
+cf: Any = CustomField.__table__
+cfv: Any = CustomFieldValue.__table__
+items_t: Any = AuditItem.__table__
+
+
+def record_items(conn: Connection, entry: int, imp: Importer) -> None:
+    """Write the import's inserted ids and before-images under audit entry ``entry``."""
+    columns = ("audit_id", "customer_id", "before")
+    ids = imp.new_ids
+    for i in range(0, len(ids), 50_000):
+        bulk.executemany(
+            conn, "audit_items", columns, [(entry, x, None) for x in ids[i : i + 50_000]]
+        )
+    befores = [(entry, i, json.dumps(b, default=str)) for i, b in imp.befores.items()]
+    bulk.executemany(conn, "audit_items", columns, befores)
+
+
+@audit.undoer("undo_import")
+def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
+    kind = recipe.get("kind")
+    inserted = select(items_t.c.customer_id).where(
+        items_t.c.audit_id == entry, items_t.c.before.is_(None)
+    )
+    befores = {
+        int(i): json.loads(b)
+        for i, b in conn.execute(
+            select(items_t.c.customer_id, items_t.c.before).where(
+                items_t.c.audit_id == entry, items_t.c.before.isnot(None)
+            )
+        )
+    }
+    if kind == "customers":
+        conn.execute(delete(c).where(c.c.id.in_(inserted)))
+        for cid, before in befores.items():
+            row = dict(before["row"])
+            if row.get("created_on"):
+                row["created_on"] = date.fromisoformat(row["created_on"])
+            row["search_text"] = search_text(row["name"], row["email"], row["company"])
+            row["sort_name"] = fold(row["name"])
+            conn.execute(update(c).where(c.c.id == cid).values(**row))
+            if before.get("tags") is not None:
+                conn.execute(delete(ct).where(ct.c.customer_id == cid))
+                for name in before["tags"]:
+                    tid = conn.execute(
+                        select(tags_t.c.id).where(func.lower(tags_t.c.name) == name.lower())
+                    ).scalar()
+                    if tid is not None:
+                        conn.execute(insert(ct).values(customer_id=cid, tag_id=tid))
+            for name, value in (before.get("custom") or {}).items():
+                fid = conn.execute(
+                    select(cf.c.id).where(func.lower(cf.c.name) == name.lower())
+                ).scalar()
+                if fid is None:
+                    continue
+                conn.execute(delete(cfv).where(cfv.c.customer_id == cid, cfv.c.field_id == fid))
+                if value is not None:
+                    if value.get("date_value"):
+                        value = {**value, "date_value": date.fromisoformat(value["date_value"])}
+                    conn.execute(insert(cfv).values(customer_id=cid, field_id=fid, **value))
+        refresh_customers(conn, list(befores))
+    elif kind == "invoices":
+        owners = set(
+            conn.execute(select(inv.c.customer_id).where(inv.c.id.in_(inserted))).scalars()
+        )
+        conn.execute(delete(inv).where(inv.c.id.in_(inserted)))
+        for iid, before in befores.items():
+            row = dict(before["invoice"])
+            for x in ("issued_on", "due_on"):
+                row[x] = date.fromisoformat(row[x])
+            old_owner = conn.execute(select(inv.c.customer_id).where(inv.c.id == iid)).scalar()
+            if old_owner is not None:
+                owners.add(int(old_owner))
+            conn.execute(update(inv).where(inv.c.id == iid).values(**row))
+            owners.add(int(row["customer_id"]))
+        refresh_invoice_cache(conn, list(befores))
+        refresh_customers(conn, owners)
+    elif kind == "payments":
+        rows = conn.execute(
+            select(pay.c.invoice_id, pay.c.customer_id).where(pay.c.id.in_(inserted))
+        ).all()
+        conn.execute(delete(pay).where(pay.c.id.in_(inserted)))
+        refresh_invoice_cache(conn, {int(r[0]) for r in rows})
+        refresh_customers(conn, {int(r[1]) for r in rows})
+    for tid in recipe.get("tags") or ():
+        if conn.execute(select(func.count()).where(ct.c.tag_id == tid)).scalar_one() == 0:
+            conn.execute(delete(tags_t).where(tags_t.c.id == tid))
+    for fid in recipe.get("fields") or ():
+        if conn.execute(select(func.count()).where(cfv.c.field_id == fid)).scalar_one() == 0:
+            conn.execute(delete(cf).where(cf.c.id == fid))
+
+
+__all__ = ["record_items", "undo_import"]
