@@ -19,7 +19,14 @@ from commands import executor
 from commands.config import data_dir
 from commands.detail import customer_detail
 from commands.errors import UserError
-from commands.results import CustomerDetail, CustomerRow, MessageResult, Progress, Result
+from commands.results import (
+    CustomerDetail,
+    CustomerRow,
+    MessageResult,
+    Progress,
+    QueryResult,
+    Result,
+)
 from commands.rows import customer_rows
 from commands.translate import Translator
 from commands.workspace import Workspace
@@ -140,6 +147,11 @@ class WorkspaceBackend:
         selection: Sequence[int] = (),
         progress: Callable[[Progress], None] | None = None,
     ) -> Result:
+        if isinstance(executor.parse_sentence(sentence), A.ListCustomers):
+            # The browser pages the rows itself: only count here, instead of
+            # loading every matching row with its figures (100k rows for
+            # "customers" on a big database).
+            return QueryResult(total=self.count(sentence), rows=[], description=sentence)
         result = executor.run(
             self.ws, sentence, confirmed=confirmed, selection=selection, progress=progress
         )

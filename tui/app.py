@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -37,6 +38,7 @@ from tui.screens.customer_form import CustomerFormScreen, CustomerFormValues
 from tui.screens.help import HelpScreen
 from tui.screens.import_mapping import ImportMappingScreen
 from tui.screens.note_form import NoteDraft, NoteFormScreen
+from tui.screens.preferences_form import PreferencesFormScreen, PreferencesValues
 from tui.widgets.command_bar import CommandBar
 from tui.widgets.customer_table import CustomerTable
 from tui.widgets.detail_pane import DetailPane
@@ -81,23 +83,59 @@ def note_sentence(customer_id: int, draft: NoteDraft) -> str:
     return sentence
 
 
+def preferences_sentences(customer_id: int, form: PreferencesValues) -> list[str]:
+    """One sentence per changed preference (each its own undoable command)."""
+    ref = f"#{customer_id}"
+    out: list[str] = []
+    for name in form.changed:
+        value = form.values[name]
+        if name == "terms":
+            out.append(f"set terms of {ref} to {value or quote('')}")
+        elif name == "billing_frequency":
+            out.append(f"set billing frequency of {ref} to {quote(value)}")
+        elif name == "preferred_payment_method":
+            out.append(f"set preferred payment method of {ref} to {quote(value)}")
+        elif name == "paused_until":
+            out.append(
+                f"pause reminders for {ref} until {value}"
+                if value
+                else f"resume reminders for {ref}"
+            )
+    return out
+
+
+def payment_method_sentence(customer_id: int, action: str, pm_id: str) -> str:
+    if action == "default":
+        return f"set default payment method of #{customer_id} to {pm_id}"
+    return f"remove payment method {pm_id} from #{customer_id}"
+
+
 class OpenInvoiceApp(App[None]):
     """The customer browser with detail pane, transcript and command bar."""
 
     TITLE = "OpenInvoice Customers"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     BINDINGS = bindings_for("global")
     COMMANDS = App.COMMANDS | {KeymapCommands}
 
     # -- messages from workers ------------------------------------------------
 
     class QueryLoaded(Message):
-        def __init__(self, query: str, total: int, all_total: int, keep_cursor: bool) -> None:
+        def __init__(
+            self,
+            query: str,
+            total: int,
+            all_total: int,
+            keep_cursor: bool,
+            first_page: Sequence[CustomerRow] | None = None,
+        ) -> None:
             super().__init__()
             self.query = query
             self.total = total
             self.all_total = all_total
             self.keep_cursor = keep_cursor
+            #: the first window, fetched with the count (new queries only)
+            self.first_page = first_page
 
     class RunDone(Message):
         def __init__(self, sentence: str, result: Any, confirmed: bool) -> None:
@@ -160,6 +198,8 @@ class OpenInvoiceApp(App[None]):
         self.all_total = 0
         self.detail_id: int | None = None
         self._detail_timer: Timer | None = None
+        #: True while the command bar is a live search (``/``): every edit filters the list
+        self.searching = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -212,17 +252,56 @@ class OpenInvoiceApp(App[None]):
         selected = len(self.table.selected)
         browser.border_subtitle = f"{selected:,} selected" if selected else ""
 
+    def load_query(
+        self, query: str, *, keep_cursor: bool = False, quiet: bool = False, recount: bool = False
+    ) -> None:
+        """Count the query off the UI thread, then show it.
+
+        A new query also brings its first window along, so the list repaints
+        after one trip to the database. ``quiet`` drops errors (live search:
+        half-typed sentences); ``recount`` counts all customers again (after
+        a change).
+        """
+        new_query = query != self.query_text
+        all_total = None if (recount or not self.all_total) else self.all_total
+        self._load_query_worker(
+            query,
+            keep_cursor=keep_cursor,
+            quiet=quiet,
+            all_total=all_total,
+            prefetch=new_query or not keep_cursor,
+            page_size=self.table.page_size,
+        )
+
     @work(thread=True, exclusive=True, group="query")
-    def load_query(self, query: str, *, keep_cursor: bool = False) -> None:
-        """Count the query (and all customers) off the UI thread, then show it."""
+    def _load_query_worker(
+        self,
+        query: str,
+        *,
+        keep_cursor: bool,
+        quiet: bool,
+        all_total: int | None,
+        prefetch: bool,
+        page_size: int,
+    ) -> None:
+        worker = get_current_worker()
         try:
             total = self.backend.count(query)
-            all_total = self.backend.count("") if query else total
+            if worker.is_cancelled:
+                return
+            if all_total is None:
+                all_total = self.backend.count("") if query else total
+            rows = (
+                self.backend.page(query, None, False, 0, page_size)
+                if prefetch and total and not worker.is_cancelled
+                else None
+            )
         except Exception as error:
-            self.post_message(self.RunFailed(query, error))
+            if not quiet:
+                self.post_message(self.RunFailed(query, error))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.QueryLoaded(query, total, all_total, keep_cursor))
+        if not worker.is_cancelled:
+            self.post_message(self.QueryLoaded(query, total, all_total, keep_cursor, rows))
 
     def _fetch(
         self, query: str, offset: int, limit: int, sort_key: str | None, descending: bool
@@ -234,12 +313,18 @@ class OpenInvoiceApp(App[None]):
         self.query_text = message.query
         self.total = message.total
         self.all_total = message.all_total
-        self.table.load(
+        table = self.table
+        reset_sort = new_query
+        first_page = message.first_page
+        if not reset_sort and table.sort_key is not None:
+            first_page = None  # fetched in the query's own order, not the column's
+        table.load(
             message.total,
             partial(self._fetch, message.query),
             keep_cursor=message.keep_cursor and not new_query,
             keep_selection=not new_query,
-            reset_sort=new_query,
+            reset_sort=reset_sort,
+            first_page=first_page,
         )
         self._set_title()
 
@@ -298,10 +383,48 @@ class OpenInvoiceApp(App[None]):
         if message.customer_id == self.detail_id:
             self.detail_pane.show_payment_methods(message.result)
 
+    def on_detail_pane_payment_method_chosen(self, message: DetailPane.PaymentMethodChosen) -> None:
+        customer_id = self.detail_id
+        if customer_id is None:
+            return
+        sentence = payment_method_sentence(customer_id, message.action, message.pm_id)
+        if message.action == "default":
+            self.submit(sentence)
+            return
+        detail = self.detail_pane.detail
+        name = detail.customer.name if detail is not None else f"#{customer_id}"
+        confirmation = ConfirmationNeeded(
+            "remove payment method", 1, f"Detach {message.description} from {name} on Stripe"
+        )
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self.submit(sentence, confirmed=True)
+            else:
+                self.transcript.add_info("Cancelled — nothing changed.")
+
+        self.push_screen(
+            ConfirmScreen(confirmation, sentence=sentence, heading="Remove a payment method?"),
+            answered,
+        )
+
     # -- running sentences ----------------------------------------------------------
 
     def on_command_bar_submitted(self, message: CommandBar.Submitted) -> None:
+        self.searching = False
         self.submit(message.sentence)
+
+    def on_command_bar_changed(self, message: CommandBar.Changed) -> None:
+        """Live search: while ``/`` is on, every edit of ``find ...`` filters the list."""
+        if not self.searching:
+            return
+        value = " ".join(message.value.split())
+        if not (value + " ").startswith("find "):
+            self.searching = False  # the user turned it into another command
+            return
+        query = value if value != "find" else ""
+        if query != self.query_text:
+            self.load_query(query, quiet=True)
 
     def submit(self, *sentences: str, confirmed: bool = False, echo: bool = True) -> None:
         """Run sentences one after the other in a worker, showing each in the transcript."""
@@ -361,10 +484,21 @@ class OpenInvoiceApp(App[None]):
             self.load_query(message.sentence)
         elif isinstance(result, MutationResult) and not result.dry_run:
             self.refresh_data()
+        elif self._is_payment_method_change(message.sentence):
+            self.refresh_data()  # Stripe changed: show the tab again
+
+    @staticmethod
+    def _is_payment_method_change(sentence: str) -> bool:
+        words = sentence.lower().split()
+        return words[:4] == ["set", "default", "payment", "method"] or words[:3] == [
+            "remove",
+            "payment",
+            "method",
+        ]
 
     def refresh_data(self) -> None:
         """Figures changed: count again, repaint the list, reload the detail."""
-        self.load_query(self.query_text, keep_cursor=True)
+        self.load_query(self.query_text, keep_cursor=True, recount=True)
         if self.detail_id is not None:
             self.load_detail(self.detail_id)
 
@@ -402,10 +536,19 @@ class OpenInvoiceApp(App[None]):
         self.command_bar.focus_input()
 
     def action_search(self) -> None:
+        self.searching = True
         self.command_bar.focus_input("find ")
 
     def action_focus_list(self) -> None:
+        self.searching = False
         self.table.focus()
+
+    def action_toggle_detail(self) -> None:
+        self.detail_pane.toggle_class("-hidden")
+        focused = self.focused
+        hidden = self.detail_pane.has_class("-hidden")
+        if hidden and focused is not None and self.detail_pane in focused.ancestors_with_self:
+            self.table.focus()
 
     def _focused_pane(self) -> str:
         focused: Widget | None = self.focused
@@ -474,6 +617,32 @@ class OpenInvoiceApp(App[None]):
                     self.submit(*sentences)
 
         self.push_screen(CustomerFormScreen(initial, customer_id=customer.id), done)
+
+    def action_edit_preferences(self) -> None:
+        detail = self.detail_pane.detail
+        customer = self.table.cursor_customer
+        if detail is None or customer is None or detail.customer.id != customer.id:
+            self.bell()  # the detail of the row under the cursor is still loading
+            return
+        prefs = {" ".join(k.replace("_", " ").split()): v for k, v in detail.preferences.items()}
+        paused = detail.reminders.get("paused until") or detail.reminders.get("paused_until")
+        initial = {
+            "terms": prefs.get("payment terms") or prefs.get("terms"),
+            "billing_frequency": prefs.get("billing frequency"),
+            "preferred_payment_method": prefs.get("preferred payment method"),
+            "paused_until": paused.isoformat() if hasattr(paused, "isoformat") else paused,
+        }
+        initial = {k: (None if v is None else str(v)) for k, v in initial.items()}
+
+        def done(form: PreferencesValues | None) -> None:
+            if form is not None and form.customer_id is not None:
+                sentences = preferences_sentences(form.customer_id, form)
+                if sentences:
+                    self.submit(*sentences)
+
+        self.push_screen(
+            PreferencesFormScreen(customer.name, initial, customer_id=customer.id), done
+        )
 
     def action_add_note(self) -> None:
         customer = self.table.cursor_customer

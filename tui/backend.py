@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from commands.results import CustomerDetail, CustomerRow, Progress, Result
 
@@ -70,8 +70,10 @@ class ImportPreview(Protocol):
         ...
 
     @property
-    def rows(self) -> Sequence[Sequence[object]]:
-        """The first few rows as they would be imported."""
+    def rows(self) -> Sequence[Any]:
+        """The first few rows as they would be imported: mappings (field ->
+        value, as ``commands.verbs_files.import_preview`` gives them) or
+        sequences in the order of :attr:`columns`."""
         ...
 
     @property

@@ -49,9 +49,11 @@ REGISTRY: tuple[KeySpec, ...] = (
     KeySpec("add_customer", "a", "app.add_customer", "Add customer", "global"),
     KeySpec("edit_customer", "e", "app.edit_customer", "Edit customer", "global"),
     KeySpec("add_note", "n", "app.add_note", "Add note", "global"),
+    KeySpec("edit_preferences", "p", "app.edit_preferences", "Edit preferences", "global"),
     KeySpec("select_all", "V", "app.select_all", "Select all matching", "global"),
     KeySpec("clear_selection", "ctrl+u", "app.clear_selection", "Clear selection", "global"),
     KeySpec("refresh", "ctrl+r", "app.refresh_list", "Refresh", "global", show=False),
+    KeySpec("toggle_detail", "d", "app.toggle_detail", "Show/hide detail", "global", show=False),
     KeySpec("quit", "ctrl+q", "app.quit", "Quit", "global", priority=True),
     # customer list
     KeySpec("cursor_down", "j,down", "cursor_down", "Down", "list", show=False, palette=False),
@@ -82,6 +84,8 @@ REGISTRY: tuple[KeySpec, ...] = (
     # detail pane
     KeySpec("next_tab", "right,l", "next_tab", "Next tab", "detail", show=False),
     KeySpec("previous_tab", "left,h", "previous_tab", "Previous tab", "detail", show=False),
+    KeySpec("pm_default", "m", "pm_default", "Make payment method default", "detail"),
+    KeySpec("pm_remove", "x,delete", "pm_remove", "Remove payment method", "detail"),
 )
 
 _BY_ID = {spec.id: spec for spec in REGISTRY}

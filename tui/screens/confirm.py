@@ -49,19 +49,29 @@ class ConfirmScreen(ModalScreen[bool]):
     }
     """
 
-    def __init__(self, confirmation: ConfirmationNeeded, *, sentence: str | None = None) -> None:
+    def __init__(
+        self,
+        confirmation: ConfirmationNeeded,
+        *,
+        sentence: str | None = None,
+        heading: str | None = None,
+    ) -> None:
         super().__init__()
         self.confirmation = confirmation
         self.sentence = sentence
+        #: replaces "Tag 212 customers? ..." (e.g. for a change to one payment method)
+        self.heading = heading
 
     def compose(self) -> ComposeResult:
         c = self.confirmation
         noun = "customer" if c.affected == 1 else "customers"
         with Vertical():
-            yield Label(f"{c.action.capitalize()}: {c.affected:,} {noun}", id="confirm-action")
+            heading = self.heading or f"{c.action.capitalize()} {c.affected:,} {noun}?"
+            yield Label(f"{heading} This needs your OK.", id="confirm-action")
             if self.sentence:
                 yield Label(Text("› " + self.sentence, style="bold"))
-            yield Static(c.message, id="confirm-message")
+            message = Text("If you agree: ", style="dim") + Text(c.message)
+            yield Static(message, id="confirm-message")
             sample = Text()
             for line in c.sample:
                 sample.append(f"· {line}\n")

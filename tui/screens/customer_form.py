@@ -48,7 +48,7 @@ def validate(field: str, value: str) -> str | None:
     if field == "name" and len(value) > 200:
         return "At most 200 characters."
     if field == "email" and value and not EMAIL_RE.match(value):
-        return "Not an email address (name@example.com)."
+        return "Not an email (name@example.com)."
     if field == "phone" and value and not PHONE_RE.match(value):
         return "Digits, spaces and + ( ) - only."
     return None
@@ -65,7 +65,7 @@ class CustomerFormScreen(ModalScreen[CustomerFormValues | None]):
         align: center middle;
     }
     CustomerFormScreen > Vertical {
-        width: 90;
+        width: 96;
         height: auto;
         border: thick $accent;
         background: $surface;

@@ -6,6 +6,9 @@ and dismisses with ``True`` to import, ``False`` to cancel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,18 +19,54 @@ from textual.widgets import Button, DataTable, Label, Static
 
 from tui.backend import ImportPreview
 
+CUSTOM_PREFIX = "custom:"
+
+
+def field_label(name: str) -> str:
+    """``custom:plan`` -> ``plan (custom field)``; ``line`` -> ``Line``."""
+    if name.startswith(CUSTOM_PREFIX):
+        return f"{name.removeprefix(CUSTOM_PREFIX)} (custom field)"
+    return "Line" if name == "line" else name
+
 
 def mapping_table(preview: ImportPreview) -> Table:
     table = Table(show_edge=False, expand=False)
     table.add_column("File column")
     table.add_column("→")
-    table.add_column("Customer field")
+    table.add_column("Field")
     for source, target in preview.mapping.items():
         if target:
-            table.add_row(source, "→", Text(target, style="green"))
+            table.add_row(source, "→", Text(field_label(target), style="green"))
         else:
-            table.add_row(source, "", Text("ignored", style="dim italic"))
+            table.add_row(source, "", Text("not imported", style="dim italic"))
     return table
+
+
+def preview_grid(preview: ImportPreview) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the preview rows.
+
+    Rows are either mappings (field -> value, as ``commands.verbs_files``
+    gives them) or sequences in the order of ``preview.columns``.
+    """
+    rows: Sequence[Any] = preview.rows
+    if rows and isinstance(rows[0], Mapping):
+        keys: list[str] = []
+        for row in rows:
+            keys.extend(k for k in row if k not in keys)
+        cells = [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in rows]
+        return [field_label(k) for k in keys], cells
+    return list(preview.columns), [["" if v is None else str(v) for v in row] for row in rows]
+
+
+def summary_line(preview: ImportPreview) -> str:
+    """``"would add 118, update 2, skip 0"`` when the preview counted."""
+    counts = [
+        (word, getattr(preview, attr, None))
+        for word, attr in (("add", "inserted"), ("update", "updated"), ("skip", "skipped"))
+    ]
+    if all(n is None for _, n in counts) or not any(n for _, n in counts):
+        return ""
+    return "Would " + ", ".join(f"{word} {n:,}" for word, n in counts if n is not None)
 
 
 class ImportMappingScreen(ModalScreen[bool]):
@@ -58,8 +97,11 @@ class ImportMappingScreen(ModalScreen[bool]):
         height: auto;
         max-height: 12;
     }
-    ImportMappingScreen #import-errors {
+    ImportMappingScreen #import-errors, ImportMappingScreen #import-missing {
         color: $error;
+    }
+    ImportMappingScreen #import-summary {
+        color: $success;
     }
     ImportMappingScreen .buttons {
         height: auto;
@@ -77,8 +119,18 @@ class ImportMappingScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         p = self.preview
+        kind = getattr(p, "kind", "customers") or "customers"
+        missing: Sequence[str] = getattr(p, "missing_required", ()) or ()
         with Vertical():
-            yield Label(f"Import {p.total_rows:,} rows from {p.path}", classes="title")
+            yield Label(f"Import {p.total_rows:,} {kind} rows from {p.path}", classes="title")
+            summary = summary_line(p)
+            if summary:
+                yield Label(summary, id="import-summary")
+            if missing:
+                yield Label(
+                    f"No column for {', '.join(missing)}: this file cannot be imported as is.",
+                    id="import-missing",
+                )
             with VerticalScroll():
                 yield Label("Detected mapping", classes="section")
                 yield Static(mapping_table(p), id="import-mapping")
@@ -93,16 +145,20 @@ class ImportMappingScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Label("Import? [b]y[/b] / [b]n[/b]  ")
                 yield Button("Cancel", id="no")
-                yield Button("Import", id="yes", variant="primary")
+                yield Button("Import", id="yes", variant="primary", disabled=bool(missing))
 
     def on_mount(self) -> None:
         table = self.query_one("#import-preview", DataTable)
-        table.add_columns(*self.preview.columns)
-        for row in self.preview.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+        header, cells = preview_grid(self.preview)
+        table.add_columns(*header)
+        for row in cells:
+            table.add_row(*row)
         self.query_one("#no", Button).focus()
 
     def action_answer(self, answer: bool) -> None:
+        if answer and self.query_one("#yes", Button).disabled:
+            self.app.bell()
+            return
         self.dismiss(answer)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -141,6 +141,13 @@ class CommandBar(Vertical):
             super().__init__()
             self.sentence = sentence
 
+    class Changed(Message):
+        """The user edited the text (typing, completion, history; not clearing)."""
+
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
     def __init__(
         self,
         complete: Complete | None = None,
@@ -229,8 +236,11 @@ class CommandBar(Vertical):
         event.stop()
         if self._quiet:
             self._quiet = False
+            if event.value:
+                self.post_message(self.Changed(event.value))
             return
         self.history.position = None
+        self.post_message(self.Changed(event.value))
         self.request_completions(event.value)
 
     def request_completions(self, value: str) -> None:

@@ -53,26 +53,56 @@ def _date(value: date | None) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """One column: ``width`` is its minimum; ``grow`` its share of spare room."""
+
     key: str  # the sort key (see tui.backend.SORT_KEYS)
     label: str
     width: int
     right: bool
     text: Callable[[CustomerRow], str]
+    grow: int = 0
+    max_width: int = 0  # 0: ``width`` (fixed)
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name", 24, False, lambda r: r.name),
-    Column("company", "Company", 18, False, lambda r: r.company or ""),
-    Column("email", "Email", 26, False, lambda r: r.email or ""),
-    Column("revenue", "Revenue", 12, True, lambda r: _money(r.revenue)),
+    Column("name", "Name", 14, False, lambda r: r.name, 3, 32),
+    Column("company", "Company", 8, False, lambda r: r.company or "", 2, 24),
+    Column("email", "Email", 12, False, lambda r: r.email or "", 3, 34),
+    Column("revenue", "Revenue", 11, True, lambda r: _money(r.revenue)),
     Column("invoice_count", "Invoices", 8, True, lambda r: str(r.invoice_count)),
-    Column("outstanding", "Outstanding", 12, True, lambda r: _money(r.outstanding)),
-    Column("last_activity", "Last activity", 13, False, lambda r: _date(r.last_activity)),
-    Column("tags", "Tags", 24, False, lambda r: ", ".join(r.tags)),
+    Column("outstanding", "Outstanding", 11, True, lambda r: _money(r.outstanding)),
+    Column("last_activity", "Activity", 10, False, lambda r: _date(r.last_activity)),
+    Column("tags", "Tags", 6, False, lambda r: ", ".join(r.tags), 2, 30),
 )
 MARK_WIDTH = 2  # the selection mark column
 GAP = 1
-ROW_WIDTH = MARK_WIDTH + sum(c.width + GAP for c in COLUMNS)
+ROW_WIDTH = MARK_WIDTH + sum(c.width + GAP for c in COLUMNS)  # the narrowest row
+
+
+def column_widths(available: int) -> tuple[int, ...]:
+    """Widths that fill ``available`` cells: spare room goes to the text
+    columns by their ``grow`` share, up to their ``max_width``; below the
+    minimum the row is wider than the view and scrolls sideways."""
+    widths = [column.width for column in COLUMNS]
+    spare = available - ROW_WIDTH
+    while spare > 0:
+        growing = [
+            i for i, column in enumerate(COLUMNS) if column.grow and widths[i] < column.max_width
+        ]
+        if not growing:
+            break
+        shares = sum(COLUMNS[i].grow for i in growing)
+        given = 0
+        for i in growing:
+            column = COLUMNS[i]
+            extra = min(max(spare * column.grow // shares, 1), column.max_width - widths[i])
+            extra = min(extra, spare - given)
+            widths[i] += extra
+            given += extra
+        if given == 0:
+            break
+        spare -= given
+    return tuple(widths)
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
@@ -203,6 +233,8 @@ class CustomerTable(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._generation = 0
         self._last_reported: int | object | None = object()
+        self.widths = column_widths(0)
+        self.row_width = ROW_WIDTH
         self.virtual_size = Size(ROW_WIDTH, 1)
 
     def load(
@@ -213,10 +245,12 @@ class CustomerTable(ScrollView, can_focus=True):
         keep_cursor: bool = False,
         keep_selection: bool = True,
         reset_sort: bool = False,
+        first_page: Sequence[CustomerRow] | None = None,
     ) -> None:
         """Show a new result: ``total`` rows, windows from ``fetch``.
 
-        ``reset_sort`` goes back to the query's own order (a new query).
+        ``reset_sort`` goes back to the query's own order (a new query);
+        ``first_page`` is window 0 when the caller already has it.
         """
         if reset_sort:
             self.sort_key = None
@@ -226,10 +260,12 @@ class CustomerTable(ScrollView, can_focus=True):
         self.total = total
         self._pages.clear()
         self._pending.clear()
+        if first_page is not None:
+            self._store(0, first_page)
         if not keep_selection:
             self.selected.clear()
             self.post_message(self.SelectionChanged(frozenset()))
-        self.virtual_size = Size(ROW_WIDTH, total + 1)
+        self.virtual_size = Size(self.row_width, total + 1)
         cursor = min(self.cursor_row, max(total - 1, 0)) if keep_cursor else 0
         if not keep_cursor:
             self.scroll_to(y=0, animate=False, immediate=True)
@@ -325,22 +361,22 @@ class CustomerTable(ScrollView, can_focus=True):
         base = self.get_component_rich_style("customer-table--header")
         sorted_style = self.get_component_rich_style("customer-table--header-sorted")
         segments = [Segment(" " * MARK_WIDTH, base)]
-        for column in COLUMNS:
+        for column, width in zip(COLUMNS, self.widths, strict=True):
             label = column.label
             style = base
             if column.key == self.sort_key:
                 label += " ▼" if self.descending else " ▲"
                 style = sorted_style
-            segments.append(Segment(fit(label, column.width, column.right), style))
+            segments.append(Segment(fit(label, width, column.right), style))
             segments.append(Segment(" " * GAP, base))
-        return Strip(segments, ROW_WIDTH)
+        return Strip(segments, self.row_width)
 
     def _row_strip(self, index: int) -> Strip:
         if index >= self.total:
             if index == 0 and self.total == 0 and self._fetch is not None:
                 style = self.get_component_rich_style("customer-table--empty")
                 return Strip([Segment("  " + self.empty_message, style)])
-            return Strip.blank(ROW_WIDTH)
+            return Strip.blank(self.row_width)
         page, within = divmod(index, self.page_size)
         rows = self._ensure_page(page)
         base = self.rich_style
@@ -348,7 +384,7 @@ class CustomerTable(ScrollView, can_focus=True):
             base = base + self.get_component_rich_style("customer-table--cursor")
         if rows is None or within >= len(rows):
             style = base + self.get_component_rich_style("customer-table--loading")
-            return Strip([Segment(fit("  …", ROW_WIDTH), style)], ROW_WIDTH)
+            return Strip([Segment(fit("  …", self.row_width), style)], self.row_width)
         row = rows[within]
         segments: list[Segment] = []
         if row.id in self.selected:
@@ -358,10 +394,10 @@ class CustomerTable(ScrollView, can_focus=True):
         else:
             segments.append(Segment("  ", base))
         gap = Segment(" " * GAP, base)
-        for column in COLUMNS:
-            segments.append(Segment(fit(column.text(row), column.width, column.right), base))
+        for column, width in zip(COLUMNS, self.widths, strict=True):
+            segments.append(Segment(fit(column.text(row), width, column.right), base))
             segments.append(gap)
-        return Strip(segments, ROW_WIDTH)
+        return Strip(segments, self.row_width)
 
     # -- cursor ---------------------------------------------------------------
 
@@ -457,11 +493,21 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def column_at(self, x: int) -> Column | None:
         x -= MARK_WIDTH
-        for column in COLUMNS:
-            if 0 <= x < column.width + GAP:
+        for column, width in zip(COLUMNS, self.widths, strict=True):
+            if 0 <= x < width + GAP:
                 return column
-            x -= column.width + GAP
+            x -= width + GAP
         return None
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # keep room for the vertical scrollbar so the layout does not flip-flop
+        available = self.size.width - self.styles.scrollbar_size_vertical
+        widths = column_widths(available)
+        if widths != self.widths:
+            self.widths = widths
+            self.row_width = MARK_WIDTH + sum(w + GAP for w in widths)
+            self.virtual_size = Size(self.row_width, self.total + 1)
+            self.refresh()
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -484,4 +530,4 @@ class CustomerTable(ScrollView, can_focus=True):
         self.refresh()
 
 
-__all__ = ["COLUMNS", "PAGE_SIZE", "CustomerTable", "fit"]
+__all__ = ["COLUMNS", "PAGE_SIZE", "CustomerTable", "column_widths", "fit"]

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Label, Sparkline, Static, TabbedContent, TabPane
 
 from commands.results import (
@@ -124,15 +125,34 @@ def note_renderable(note: NoteView) -> RenderableType:
     return Group(head, body, Text(""))
 
 
+def _key(name: str) -> str:
+    """``"payment terms"`` and ``"payment_terms"`` are one key."""
+    return "_".join(name.lower().replace("-", " ").split())
+
+
+def _pop(mapping: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in mapping:
+            return mapping.pop(name)
+    return None
+
+
 def preferences_renderable(detail: CustomerDetail) -> RenderableType:
-    prefs = dict(detail.preferences)
-    reminders = dict(detail.reminders)
+    prefs = {_key(k): v for k, v in detail.preferences.items()}
+    reminders = {_key(k): v for k, v in detail.reminders.items()}
     known = [
-        ("Payment terms", prefs.pop("terms", prefs.pop("payment_terms", None))),
-        ("Billing frequency", prefs.pop("billing_frequency", None)),
-        ("Preferred payment method", prefs.pop("preferred_payment_method", None)),
-        ("Reminders paused until", reminders.pop("paused_until", prefs.pop("paused_until", None))),
-        ("Opted out of reminders", reminders.pop("opt_out", prefs.pop("opt_out", None))),
+        ("Payment terms", _pop(prefs, "payment_terms", "terms")),
+        ("Billing frequency", _pop(prefs, "billing_frequency")),
+        ("Preferred payment method", _pop(prefs, "preferred_payment_method")),
+        (
+            "Reminders paused until",
+            _pop(reminders, "paused_until")
+            or _pop(prefs, "paused_until", "reminders_paused_until"),
+        ),
+        (
+            "Opted out of reminders",
+            _pop(reminders, "opted_out", "opt_out") or _pop(prefs, "opted_out", "opt_out"),
+        ),
     ]
     rows = [(label, fmt(value)) for label, value in known]
     rows += [(k.replace("_", " ").capitalize(), fmt(v)) for k, v in prefs.items()]
@@ -142,8 +162,21 @@ def preferences_renderable(detail: CustomerDetail) -> RenderableType:
     return _pairs_table(rows)
 
 
+PM_HINT = "m: make default · x / Del: remove · p: preferences"
+PREFS_HINT = "p: edit the preferences (each change is a command you can undo)"
+
+
 class DetailPane(Vertical):
     """Tabs for one customer; ``show(None)`` clears it."""
+
+    class PaymentMethodChosen(Message):
+        """The user asked to change a payment method (``action``: default/remove)."""
+
+        def __init__(self, action: str, pm_id: str, description: str) -> None:
+            super().__init__()
+            self.action = action
+            self.pm_id = pm_id
+            self.description = description
 
     BINDINGS = bindings_for("detail")
 
@@ -166,12 +199,20 @@ class DetailPane(Vertical):
         height: auto;
         max-height: 100%;
     }
+    DetailPane #pm-table, DetailPane #pm-hint {
+        display: none;
+    }
+    DetailPane #pm-table.-shown, DetailPane #pm-hint.-shown {
+        display: block;
+    }
     """
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.detail: CustomerDetail | None = None
         self.border_title = "Detail"
+        #: rows of the Payment methods tab: (pm id, one-line description)
+        self.payment_methods: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
@@ -193,8 +234,11 @@ class DetailPane(Vertical):
                 yield Static("No notes.", id="notes-body")
             with TabPane("Payment methods", id="payment-methods"), VerticalScroll():
                 yield Static("Payment methods load when this tab is opened.", id="pm-body")
+                yield DataTable(id="pm-table", cursor_type="row", zebra_stripes=True)
+                yield Label(PM_HINT, id="pm-hint", classes="caption")
             with TabPane("Preferences", id="preferences"), VerticalScroll():
                 yield Static("", id="preferences-body")
+                yield Label(PREFS_HINT, classes="caption")
 
     def on_mount(self) -> None:
         self.query_one("#invoices-table", DataTable).add_columns(
@@ -291,24 +335,51 @@ class DetailPane(Vertical):
     def show_payment_methods(self, result: Any) -> None:
         """A ``TableResult`` of methods, or a message (e.g. "configure a Stripe key")."""
         body = self.query_one("#pm-body", Static)
+        table = self.query_one("#pm-table", DataTable)
+        hint = self.query_one("#pm-hint", Label)
+        table.clear(columns=True)
+        self.payment_methods = []
+        has_rows = isinstance(result, TableResult) and bool(result.rows)
+        table.set_class(has_rows, "-shown")
+        hint.set_class(has_rows, "-shown")
         if isinstance(result, TableResult):
             if not result.rows:
                 body.update(Text(result.footer or "No payment methods on file.", style="dim"))
                 return
-            table = Table(title=result.title, title_justify="left", show_edge=False)
-            for column in result.columns:
-                table.add_column(column)
+            body.update(Text(result.footer or result.title, style="dim"))
+            table.add_columns(*result.columns)
             for row in result.rows:
                 table.add_row(*(fmt(v) for v in row))
-            parts: list[RenderableType] = [table]
-            if result.footer:
-                parts.append(Text(result.footer, style="dim"))
-            body.update(Group(*parts))
+                pm_id = str(row[0])
+                words = " ".join(fmt(v) for v in row[1:3] if v)
+                self.payment_methods.append((pm_id, f"{words} ({pm_id})".strip()))
         elif isinstance(result, MessageResult):
             body.update(Text(result.text, style="yellow"))
         else:
             message = getattr(result, "message", None) or str(result)
             body.update(Text(message, style="red"))
+
+    def _chosen_method(self) -> tuple[str, str] | None:
+        if self.active_tab != "payment-methods" or not self.payment_methods:
+            return None
+        row = self.query_one("#pm-table", DataTable).cursor_row
+        if not 0 <= row < len(self.payment_methods):
+            return None
+        return self.payment_methods[row]
+
+    def action_pm_default(self) -> None:
+        chosen = self._chosen_method()
+        if chosen is None:
+            self.app.bell()
+            return
+        self.post_message(self.PaymentMethodChosen("default", *chosen))
+
+    def action_pm_remove(self) -> None:
+        chosen = self._chosen_method()
+        if chosen is None:
+            self.app.bell()
+            return
+        self.post_message(self.PaymentMethodChosen("remove", *chosen))
 
     # -- tab keys -----------------------------------------------------------------
 

@@ -43,6 +43,8 @@ def error_renderable(sentence: str | None, error: Any) -> RenderableType:
     message = getattr(error, "message", None) or str(error)
     parts.append(Text("✗ " + message, style="bold red"))
     detail = getattr(error, "detail", None)
+    if detail and parts and sentence is not None and sentence.strip() in detail:
+        detail = None  # the parser's own copy of the sentence and caret: shown above
     if detail:
         parts.append(Text("  " + detail, style="red"))
     suggestions: Sequence[str] = getattr(error, "suggestions", None) or ()
@@ -77,7 +79,11 @@ def result_renderable(result: Any) -> RenderableType:
                 parts.append(Text(f"  … and {more:,} more", style="dim"))
         return Group(*parts)
     if isinstance(result, ConfirmationNeeded):
-        return Text(f"Asking first: {result.message}", style="yellow")
+        noun = "customer" if result.affected == 1 else "customers"
+        return Text(
+            f"Asking first ({result.affected:,} {noun}) — if you agree: {result.message}",
+            style="yellow",
+        )
     if isinstance(result, QueryResult):
         noun = "customer" if result.total == 1 else "customers"
         text = Text(f"{result.total:,} {noun}", style="bold")
