@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -10,12 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from commands.money import to_major
-from commands.results import CustomerDetail, InvoiceView, NoteView, PaymentView
+from commands.results import CustomerDetail, InvoiceView, NoteView, PaymentView, Result
 from commands.rows import customer_rows
 from commands.workspace import Workspace
 from store import query as q
 from store.invoice_cache import settle
-from store.models import CustomField, CustomFieldValue, Customer, Invoice, Note, Payment
+from store.models import Customer, CustomField, CustomFieldValue, Invoice, Note, Payment
 
 c: Any = Customer.__table__
 inv: Any = Invoice.__table__
@@ -180,4 +181,95 @@ def customer_detail(ws: Workspace, customer_id: int) -> CustomerDetail:
         )
 
 
-__all__ = ["customer_detail", "invoice_views", "payment_views", "timedelta"]
+# -- the Payment methods tab (Stripe) ---------------------------------------------------
+#
+# Backend-neutral: the TUI, the CLI or anything else calls these with a
+# customer id. The writes go through the executor as ordinary sentences (so
+# they are audited exactly like the typed ones) and ``stripe`` is imported
+# only when one of them runs.
+
+_PM_ID = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _pm(pm_id: str) -> str:
+    from commands.errors import UserError
+
+    pm_id = str(pm_id).strip()
+    if not _PM_ID.fullmatch(pm_id):
+        raise UserError(f"'{pm_id}' is not a Stripe payment method id (pm_...)")
+    return pm_id
+
+
+def link_stripe_sentence(customer_id: int) -> str:
+    return f"link #{int(customer_id)} to stripe"
+
+
+def set_default_payment_method_sentence(customer_id: int, pm_id: str) -> str:
+    return f"set default payment method of #{int(customer_id)} to {_pm(pm_id)}"
+
+
+def remove_payment_method_sentence(customer_id: int, pm_id: str) -> str:
+    return f"remove payment method {_pm(pm_id)} from #{int(customer_id)}"
+
+
+def payment_methods(ws: Workspace, customer_id: int) -> Result:
+    """The tab's content: a ``TableResult`` (columns ``PM_COLUMNS`` of
+    ``commands.verbs_stripe``, first column the ``pm_...`` id, the default
+    marked ``DEFAULT_MARK``) or a ``MessageResult`` (``kind="stripe-setup"``)
+    saying how to configure a key or link the customer. Stripe failures raise
+    ``UserError`` with one sentence."""
+    from commands.verbs_stripe import payment_methods_result
+
+    return payment_methods_result(ws, customer_id)
+
+
+def link_to_stripe(ws: Workspace, customer_id: int, *, dry_run: bool = False) -> Result:
+    """``link #ID to stripe``: find the Stripe customer by email or create it."""
+    from commands.executor import run
+
+    return run(ws, link_stripe_sentence(customer_id), dry_run=dry_run)
+
+
+def set_default_payment_method(
+    ws: Workspace, customer_id: int, pm_id: str, *, dry_run: bool = False
+) -> Result:
+    """``set default payment method of #ID to pm_...`` (audited, not undoable)."""
+    from commands.executor import run
+
+    return run(ws, set_default_payment_method_sentence(customer_id, pm_id), dry_run=dry_run)
+
+
+def remove_payment_method(
+    ws: Workspace,
+    customer_id: int,
+    pm_id: str,
+    *,
+    confirmed: bool = False,
+    dry_run: bool = False,
+) -> Result:
+    """``remove payment method pm_... from #ID``: a ``ConfirmationNeeded``
+    until called again with ``confirmed=True`` (a removed card cannot be put
+    back); then detaches it in Stripe and records it in the audit log."""
+    from commands.executor import run
+
+    return run(
+        ws,
+        remove_payment_method_sentence(customer_id, pm_id),
+        confirmed=confirmed,
+        dry_run=dry_run,
+    )
+
+
+__all__ = [
+    "customer_detail",
+    "invoice_views",
+    "link_stripe_sentence",
+    "link_to_stripe",
+    "payment_methods",
+    "payment_views",
+    "remove_payment_method",
+    "remove_payment_method_sentence",
+    "set_default_payment_method",
+    "set_default_payment_method_sentence",
+    "timedelta",
+]

@@ -127,6 +127,16 @@ class StripeGateway:
         except Exception as exc:
             self._raise_user_error(exc)
 
+    def customer_exists(self, customer_id: str) -> bool:
+        """Whether the Stripe customer is there (not missing, not deleted)."""
+        try:
+            self._default_payment_method_id(customer_id)
+        except _NotFound:
+            return False
+        except Exception as exc:
+            self._raise_user_error(exc, customer_id=customer_id)
+        return True
+
     # payment methods
 
     def list_payment_methods(self, customer_id: str) -> list[PaymentMethodInfo]:
