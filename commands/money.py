@@ -14,8 +14,7 @@ def exponent(currency: str) -> int:
 
 def to_major(cents: int | None, currency: str = "USD") -> Decimal:
     """Minor units -> Decimal with the currency's exponent (``123450`` -> ``1234.50``)."""
-    exp = exponent(currency)
-    return (Decimal(int(cents or 0)) / (Decimal(10) ** exp)).quantize(Decimal(1).scaleb(-exp))
+    return Decimal(int(cents or 0)).scaleb(-exponent(currency))
 
 
 def to_minor(amount: Decimal | int | str, currency: str = "USD") -> int:
@@ -27,9 +26,6 @@ def to_minor(amount: Decimal | int | str, currency: str = "USD") -> int:
 
 def format_amount(value: Decimal, currency: str | None = None) -> str:
     """``1234.5`` -> ``1,234.50`` (with the currency code when given)."""
-    text = (
-        f"{value:,.{max(0, -value.as_tuple().exponent)}f}"
-        if isinstance(value.as_tuple().exponent, int)
-        else str(value)
-    )
+    places = value.as_tuple().exponent
+    text = f"{value:,.{max(0, -places)}f}" if isinstance(places, int) else str(value)
     return f"{text} {currency}" if currency else text

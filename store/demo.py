@@ -134,6 +134,9 @@ WORDS = [
     "Aurora",
     "Zenith",
 ]
+TAG_TABLE: Any = Tag.__table__
+FIELD_TABLE: Any = CustomField.__table__
+NOTE_TABLE: Any = Note.__table__
 SUFFIX = ("GmbH", "Ltd", "Inc", "LLC", "SARL", "AB", "BV", "S.p.A.", "Co", "Group")
 TAGS = (
     ("eu", 0.35),
@@ -281,7 +284,10 @@ def _histories(
     last_on = np.where(has2, d2, np.where(has1, d1, -1))
     settled = np.where(has2, d2, np.where(has1 & (a1 >= total), d1, -1))
     for i in np.nonzero(hasr)[0]:
-        made = sorted([(d1[i], a1[i])] + ([(d2[i], a2[i])] if has2[i] else []) + [(dr[i], ar[i])])
+        made: list[tuple[Any, Any]] = [(d1[i], a1[i]), (dr[i], ar[i])]
+        if has2[i]:
+            made.append((d2[i], a2[i]))
+        made.sort()
         p, s, lo = settle(int(total[i]), [(int(o), int(a)) for o, a in made])
         paid[i], settled[i], last_on[i] = p, (-1 if s is None else s), lo
 
@@ -469,14 +475,14 @@ def generate(
             say(f"invoices in {time.perf_counter() - started:.1f}s")
             _insert_columns(conn, "payments", hist.payments)
             say(f"payments in {time.perf_counter() - started:.1f}s")
-            conn.execute(insert(Tag.__table__), tags)
+            conn.execute(insert(TAG_TABLE), tags)
             _executemany(conn, "customer_tags", ("customer_id", "tag_id"), links)
-            conn.execute(insert(CustomField.__table__), fields)
+            conn.execute(insert(FIELD_TABLE), fields)
             _executemany(
                 conn, "custom_field_values", tuple(values[0]), [tuple(v.values()) for v in values]
             )
             if notes:
-                conn.execute(insert(Note.__table__), notes)
+                conn.execute(insert(NOTE_TABLE), notes)
             say(f"the rest in {time.perf_counter() - started:.1f}s")
         say(f"loaded in {time.perf_counter() - started:.1f}s")
         for ix in indexes:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -232,7 +233,7 @@ def figures_select(d: date, th: Thresholds, customer_ids: Collection[int] | None
     def flag(expr: Any) -> Any:
         return case((expr, True), else_=False)
 
-    where = c.c.id.in_(list(customer_ids)) if customer_ids is not None else True
+    where = c.c.id.in_(list(customer_ids)) if customer_ids is not None else true()
     return (
         select(
             literal(d).label("as_of"),

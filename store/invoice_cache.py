@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -13,18 +13,19 @@ from store.models import Invoice, Payment
 inv: Any = Invoice.__table__
 pay: Any = Payment.__table__
 
+#: a date, or a day number (the demo generator works in ordinals)
+Day = TypeVar("Day", date, int)
 
-def settle(
-    total: int, payments: Sequence[tuple[date, int]]
-) -> tuple[int, date | None, date | None]:
-    """(paid, settled_on, last_paid_on) from payments sorted by date.
+
+def settle(total: int, payments: Sequence[tuple[Day, int]]) -> tuple[int, Day | None, Day | None]:
+    """(paid, settled_on, last_paid_on) from payments sorted by date (or day number).
 
     ``settled_on`` is the date of the payment that last brought the balance
     to zero or below (refunds are negative payments).
     """
     run = 0
-    settled: date | None = None
-    last: date | None = None
+    settled: Day | None = None
+    last: Day | None = None
     for on, amount in payments:
         before = run
         run += amount
@@ -52,7 +53,7 @@ def refresh_invoice_cache(conn: Connection, invoice_ids: Iterable[int]) -> None:
         )
     )
     for chunk in _chunks(ids):
-        totals = dict(
+        totals: dict[int, int] = dict(
             conn.execute(select(inv.c.id, inv.c.total_cents).where(inv.c.id.in_(chunk))).all()
         )
         payments: dict[int, list[tuple[date, int]]] = {i: [] for i in chunk}

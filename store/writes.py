@@ -54,7 +54,9 @@ def insert_customers(
         return []
     full = [customer_values(r, today) for r in rows]
     if len(full) == 1:
-        ids = [int(conn.execute(insert(c).values(**full[0])).inserted_primary_key[0])]
+        key = conn.execute(insert(c).values(**full[0])).inserted_primary_key
+        assert key is not None
+        ids = [int(key[0])]
     else:
         result = conn.execute(insert(c).returning(c.c.id, sort_by_parameter_order=True), full)
         ids = [int(x) for x in result.scalars()]
@@ -110,7 +112,7 @@ def insert_payments(
     if not rows:
         return []
     invoice_ids = {int(r["invoice_id"]) for r in rows}
-    owners = dict(
+    owners: dict[int, int] = dict(
         conn.execute(select(inv.c.id, inv.c.customer_id).where(inv.c.id.in_(invoice_ids))).all()
     )
     missing = invoice_ids - set(owners)
