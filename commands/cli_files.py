@@ -20,8 +20,10 @@ from commands.errors import UserError
 
 
 @contextmanager
-def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[Any], None] | None]:
-    """A rich progress bar on stderr fed by ``Progress`` reports (None when disabled)."""
+def progress_bar(
+    label: str, enabled: bool, console: Any = None
+) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress bar (on stderr) fed by ``Progress`` reports; None when disabled."""
     if not enabled:
         yield None
         return
@@ -39,8 +41,8 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[Any], None] | 
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
+        console=console or Console(stderr=True),
+        transient=console is None,
     )
     with bar:
         task = bar.add_task(label, total=None)

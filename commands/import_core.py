@@ -9,6 +9,7 @@ by the caller's transaction) changes nothing. Subclasses handle one kind each.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -64,11 +65,14 @@ class Importer:
         self.errors: list[RowError] = []
         self.error_count = 0
         self.bad_lines: set[int] = set()
-        #: customers whose figures change
+        #: customers whose figures change (until there are too many to refresh one by one)
         self.touched: set[int] = set()
-        #: ids this import inserted (customers, invoices or payments)
+        self.touched_all = False
+        #: the audit entry the write pass records under (set by the caller)
+        self.audit_entry: int | None = None
+        #: ids this batch inserted (customers, invoices or payments); saved per batch
         self.new_ids: list[int] = []
-        #: id -> before-image of what it updated
+        #: id -> before-image of what this batch updated; saved per batch
         self.befores: dict[int, Any] = {}
         self.created_tags: list[int] = []
         self.created_fields: list[int] = []
@@ -106,6 +110,8 @@ class Importer:
         batch, self._batch = self._batch, []
         if batch:
             self.process(batch)
+        if self.writing and self.audit_entry is not None:
+            self.save_audit_items(self.audit_entry)
         if self.progress is not None:
             self.progress(Progress(self.counts.rows + self.error_count, self.total, self.kind))
 
@@ -118,10 +124,34 @@ class Importer:
             return
         if self.refresh_invoices:
             refresh_invoice_cache(self.conn, self.refresh_invoices)
-        if len(self.touched) > REFRESH_LIMIT:
+        if self.touched_all:
             invalidate_all(self.conn)  # recomputed on the next command that needs figures
         elif self.touched:
             refresh_customers(self.conn, self.touched)
+
+    def touch(self, *ids: int) -> None:
+        """Customers whose figures the import changes (memory stays flat past the limit)."""
+        if self.touched_all:
+            return
+        self.touched.update(ids)
+        if len(self.touched) > REFRESH_LIMIT:
+            self.touched_all = True
+            self.touched.clear()
+
+    def save_audit_items(self, entry: int) -> None:
+        """audit_items of this batch: inserted ids (before NULL) and before-images.
+
+        For invoice and payment imports ``customer_id`` holds the invoice or payment
+        id (the entry's recipe says which kind).
+        """
+        columns = ("audit_id", "customer_id", "before")
+        bulk.executemany(
+            self.conn, "audit_items", columns, [(entry, i, None) for i in self.new_ids]
+        )
+        befores = [(entry, i, json.dumps(b, default=str)) for i, b in self.befores.items()]
+        bulk.executemany(self.conn, "audit_items", columns, befores)
+        self.new_ids.clear()
+        self.befores.clear()
 
     def col(self, fname: str) -> str | None:
         """The file column a field came from (for error messages)."""

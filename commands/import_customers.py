@@ -113,10 +113,6 @@ class CustomerImporter(Importer):
         self.counts.inserted += len(new)
         self.counts.updated += len(old)
         if not self.writing:
-            # a dry run counts a later row for the same new email as an update
-            for r, _ in new:
-                if r.email:
-                    emails[r.email.casefold()] = (0, r.payment_terms_days)
             return
         self.insert(new)
         if stored is not None:
@@ -158,7 +154,6 @@ class CustomerImporter(Importer):
             return
         conn, today = self.conn, self.ws.today
         ids = self._alloc.take(len(new))
-        emails = self.emails()
         rows = []
         for (r, _), cid in zip(new, ids, strict=True):
             name = r.name or r.email or ""
@@ -178,8 +173,6 @@ class CustomerImporter(Importer):
                     fold(name),
                 )
             )
-            if r.email:
-                emails[r.email.casefold()] = (cid, r.payment_terms_days)
         bulk.executemany(
             conn,
             "customers",
@@ -187,7 +180,7 @@ class CustomerImporter(Importer):
             rows,
         )
         self.new_ids.extend(ids)
-        self.touched.update(ids)
+        self.touch(*ids)
         self.set_tags_and_custom(
             [(r, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
         )
@@ -221,7 +214,7 @@ class CustomerImporter(Importer):
         bulk.update_many(
             conn, "customers", "id", (*CUSTOMER_COLUMNS, "search_text", "sort_name"), params
         )
-        self.touched.update(cid for _, cid, _, _ in old)
+        self.touch(*(cid for _, cid, _, _ in old))
         self.set_tags_and_custom([(r, cid, typed) for r, cid, typed, _ in old], fresh=False)
 
     def set_tags_and_custom(

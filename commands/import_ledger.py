@@ -109,7 +109,7 @@ class InvoiceImporter(Importer):
                         0,
                     )
                 )
-                self.touched.add(cid)
+                self.touch(cid)
             bulk.executemany(conn, "invoices", ("id", *INVOICE_COLUMNS, "paid_cents"), rows)
             self.new_ids.extend(ids)
         if old:
@@ -130,7 +130,7 @@ class InvoiceImporter(Importer):
                         int(have.id),
                     )
                 )
-                self.touched.update((cid, int(have.customer_id)))
+                self.touch(cid, int(have.customer_id))
                 self.refresh_invoices.add(int(have.id))
             bulk.update_many(conn, "invoices", "id", INVOICE_COLUMNS, params)
 
@@ -139,6 +139,11 @@ class PaymentImporter(Importer):
     """A payment identical (invoice, date, amount) to a stored one is a conflict, not a new one."""
 
     kind = "payments"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: payments this import inserted: a file may hold two identical payments
+        self.own_payments: set[int] = set()
 
     def process(self, batch: list[PaymentRecord]) -> None:
         conn = self.conn
@@ -152,7 +157,7 @@ class PaymentImporter(Importer):
         }
         inv_ids = [i for i, _ in invoices.values()]
         stored: dict[tuple[int, date, int], int] = {}
-        own = set(self.new_ids)
+        own = self.own_payments
         for pid, iid, on, amount in conn.execute(
             select(pay.c.id, pay.c.invoice_id, pay.c.paid_on, pay.c.amount_cents).where(
                 pay.c.invoice_id.in_(inv_ids)
@@ -200,9 +205,10 @@ class PaymentImporter(Importer):
             ],
         )
         self.new_ids.extend(ids)
+        self.own_payments.update(ids)
         for _, iid, cid in new:
             self.refresh_invoices.add(iid)
-            self.touched.add(cid)
+            self.touch(cid)
 
 
 __all__ = ["INVOICE_COLUMNS", "InvoiceImporter", "PaymentImporter"]

@@ -1,8 +1,9 @@
-"""The audit trail of an import and its undo.
+"""Undo of an import.
 
-``audit_items`` of an import hold the ids it inserted (``before`` NULL) and the
-before-images of what it updated. For invoice and payment imports the
-``customer_id`` column holds the invoice or payment id (the recipe says which kind).
+``audit_items`` of an import (written batch by batch by the importer) hold the ids it
+inserted (``before`` NULL) and the before-images of what it updated. For invoice and
+payment imports the ``customer_id`` column holds the invoice or payment id (the
+recipe says which kind).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from commands import audit
-from commands.import_core import Importer
-from store import bulk
 from store.figures import refresh_customers
 from store.invoice_cache import refresh_invoice_cache
 from store.models import (
@@ -38,18 +37,6 @@ ct: Any = CustomerTag.__table__
 cf: Any = CustomField.__table__
 cfv: Any = CustomFieldValue.__table__
 items_t: Any = AuditItem.__table__
-
-
-def record_items(conn: Connection, entry: int, imp: Importer) -> None:
-    """Write the import's inserted ids and before-images under audit entry ``entry``."""
-    columns = ("audit_id", "customer_id", "before")
-    ids = imp.new_ids
-    for i in range(0, len(ids), 50_000):
-        bulk.executemany(
-            conn, "audit_items", columns, [(entry, x, None) for x in ids[i : i + 50_000]]
-        )
-    befores = [(entry, i, json.dumps(b, default=str)) for i, b in imp.befores.items()]
-    bulk.executemany(conn, "audit_items", columns, befores)
 
 
 @audit.undoer("undo_import")
@@ -126,4 +113,4 @@ def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
             conn.execute(delete(cf).where(cf.c.id == fid))
 
 
-__all__ = ["record_items", "undo_import"]
+__all__ = ["undo_import"]

@@ -15,7 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from commands import audit
+from commands import (
+    audit,
+    import_undo,  # noqa: F401  (registers the undo of imports)
+)
 from commands.errors import UserError
 from commands.executor import Call, parse_sentence
 from commands.fileformats import (
@@ -40,7 +43,6 @@ from commands.files_common import (
 from commands.import_core import Importer
 from commands.import_customers import CustomerImporter
 from commands.import_ledger import InvoiceImporter, PaymentImporter
-from commands.import_undo import record_items
 from commands.results import MutationResult, Progress, Result
 from commands.workspace import Workspace
 from grammar import ast as A
@@ -112,11 +114,13 @@ def one_pass(
     progress: Callable[[Progress], None] | None,
     total: int | None,
     keep: Callable[[Any], None] | None = None,
+    audit_entry: int | None = None,
 ) -> Importer:
     """Validate and check every row of ``reader``; with ``write``, write them too."""
     imp = IMPORTERS[kind](
         ws, conn, mapping, on_conflict=on_conflict, write=write, progress=progress, total=total
     )
+    imp.audit_entry = audit_entry
     for item in validate_rows(kind, reader, mapping, ws.currency):
         if keep is not None:
             keep(item)
@@ -174,24 +178,18 @@ def import_file(
                 return guard
             total = check.counts.rows
         with ws.write() as conn:
+            entry = audit.record(
+                conn, sentence=call.sentence, action="import", affected=0, actor=ws.actor, undo=None
+            )
             big = k == "customers" and (total or 0) > BULK_LOAD_ROWS
             with bulk_load(conn) if big else nullcontext():
                 imp = one_pass(
                     ws, conn, k, reader, mapping, on_conflict=conflict, write=True,
-                    progress=call.progress, total=total,
+                    progress=call.progress, total=total, audit_entry=entry,
                 )  # fmt: skip
                 if imp.error_count:  # raising rolls the whole transaction back
                     raise UserError(error_message(p, imp.errors, imp.error_count))
             counts = imp.counts
-            entry = audit.record(
-                conn,
-                sentence=call.sentence,
-                action="import",
-                affected=counts.affected,
-                actor=ws.actor,
-                undo=None,
-            )
-            record_items(conn, entry, imp)
             undo = {
                 "op": "undo_import",
                 "kind": k,

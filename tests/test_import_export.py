@@ -580,3 +580,18 @@ def test_cli_import_and_export(
     res = runner.invoke(app, [*base, "export", "all", str(out)])
     assert res.exit_code == 0, res.output
     assert len(_csv_rows(out)) == 4
+
+
+def test_cli_progress_bar_follows_progress_reports() -> None:
+    from rich.console import Console
+
+    from commands.cli_files import progress_bar
+
+    with progress_bar("import customers", False) as report:
+        assert report is None  # not a terminal, or --json: no bar
+    console = Console(record=True, force_terminal=True, width=80)
+    with progress_bar("import customers", True, console=console) as report:
+        assert report is not None
+        report(Progress(500, 1000, "customers"))
+        report(Progress(1000, 1000, "customers"))
+    assert "1000/1000" in console.export_text()

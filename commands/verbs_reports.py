@@ -1,0 +1,296 @@
+"""Customer reports: revenue, invoices, payments and customer lifetime value.
+
+Each report is a :class:`TableResult`; with ``to FILE.csv|FILE.xlsx`` it is also
+written to that file (typed cells; the Excel revenue and CLV reports carry a chart).
+Every number follows DOMAIN.md, as of D.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from commands.detail import invoice_views
+from commands.errors import UserError
+from commands.executor import Call, handles
+from commands.fileformats import ChartSpec, write_table
+from commands.fileformats.writing import ColumnType
+from commands.files_common import output_path
+from commands.money import exponent, to_major
+from commands.results import TableResult
+from commands.rows import customer_rows
+from commands.targets import one_customer, plural, translate
+from commands.translate import date_window
+from commands.workspace import Workspace
+from grammar import ast as A
+from store import query as q
+from store.models import Customer, Invoice, Payment
+
+c: Any = Customer.__table__
+inv: Any = Invoice.__table__
+pay: Any = Payment.__table__
+
+CLV_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("customer_id", "integer"),
+    ("customer", "text"),
+    ("email", "text"),
+    ("revenue", "money"),
+    ("invoiced", "money"),
+    ("outstanding", "money"),
+    ("invoice_count", "integer"),
+    ("average_invoice_value", "money"),
+    ("last_invoice_date", "date"),
+    ("last_payment_date", "date"),
+    ("invoice_frequency_days", "number"),
+    ("average_days_to_pay", "number"),
+    ("average_days_late", "number"),
+    ("on_time_rate", "number"),
+    ("segments", "text"),
+    ("at_risk_reasons", "text"),
+)
+
+
+def _query(target: A.Query | None) -> A.Query:
+    return target if target is not None else A.Query(filter=None)
+
+
+def _write(
+    ws: Workspace,
+    result: TableResult,
+    types: list[ColumnType],
+    path: str | None,
+    chart: ChartSpec | None = None,
+) -> TableResult:
+    """Write the report to ``path`` (when given); the footer says where."""
+    if path is None:
+        return result
+    p: Path = output_path(path)
+    charts = [chart] if chart is not None and p.suffix.lower() == ".xlsx" and result.rows else []
+    write_table(
+        p,
+        result.columns,
+        result.rows,
+        types,
+        sheet_name=result.title[:31],
+        money_exponent=exponent(ws.currency),
+        charts=charts,
+    )
+    result.footer = (result.footer + "; " if result.footer else "") + f"written to {p}"
+    return result
+
+
+# ---------------------------------------------------------------- revenue
+
+
+def revenue_rows(
+    conn: Connection, d: date, start: date, end: date, spec: q.ListSpec
+) -> list[tuple[int, str, str | None, int, int]]:
+    """(id, name, email, revenue cents, payment count) per customer, largest first.
+
+    Revenue: payments dated within [start, end] (and on or before D) on countable
+    invoices (neither draft nor void, issued on or before D).
+    """
+    hi = min(end, d)
+    ids = q.ids_select(d, spec).subquery()
+    amount = func.sum(pay.c.amount_cents)
+    stmt = (
+        select(c.c.id, c.c.name, c.c.email, amount.label("revenue"), func.count(pay.c.id))
+        .select_from(
+            pay.join(inv, inv.c.id == pay.c.invoice_id).join(c, c.c.id == pay.c.customer_id)
+        )
+        .where(
+            and_(
+                inv.c.status.notin_(("draft", "void")),
+                inv.c.issued_on <= d,
+                pay.c.paid_on >= start,
+                pay.c.paid_on <= hi,
+                c.c.id.in_(select(ids.c.customer_id)),
+            )
+        )
+        .group_by(c.c.id, c.c.name, c.c.email)
+        .order_by(amount.desc(), c.c.id)
+    )
+    return [(int(i), n, e, int(r or 0), int(k)) for i, n, e, r, k in conn.execute(stmt)]
+
+
+def revenue_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
+    start, end = date_window(cmd.start, cmd.end, ws.today)
+    if cmd.start is None:
+        start += timedelta(days=1)  # the last 365 days: (D - 365, D], half-open
+    with ws.read() as conn:
+        spec = translate(ws, conn, _query(cmd.target), call).spec
+        data = revenue_rows(conn, ws.today, start, end, spec)
+    cur = ws.currency
+    rows: list[list[Any]] = [
+        [cid, name, email, to_major(cents, cur), count] for cid, name, email, cents, count in data
+    ]
+    total = to_major(sum(r[3] for r in data), cur)
+    result = TableResult(
+        title="Revenue by customer",
+        columns=["customer_id", "customer", "email", "revenue", "payments"],
+        rows=rows,
+        kind="report",
+        footer=f"{start} to {min(end, ws.today)}: {plural(len(rows), 'customer')}, "
+        f"total {total} {cur}",
+    )
+    chart = ChartSpec("Revenue by customer", "customer", ("revenue",), "bar")
+    return _write(ws, result, ["integer", "text", "text", "money", "integer"], cmd.path, chart)
+
+
+# ---------------------------------------------------------------- invoices
+
+
+def invoice_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
+    if cmd.target is None:
+        raise UserError("which customer? e.g. 'invoice report for acme'")
+    with ws.read() as conn:
+        who = one_customer(ws, conn, cmd.target, call)
+        views = invoice_views(conn, who.id, ws.today, ws.currency)
+    views.sort(key=lambda v: (v.issued_on, v.id))
+    rows: list[list[Any]] = []
+    for v in views:
+        if v.days_overdue is not None:
+            late: int | None = v.days_overdue
+        elif v.state == "paid" and v.paid_on is not None:
+            late = max(0, (v.paid_on - v.due_on).days)
+        else:
+            late = None
+        rows.append(
+            [v.number, v.issued_on, v.due_on, v.total, v.paid, v.balance, v.state, late, v.paid_on]
+        )
+    cur = ws.currency
+    balance = sum(
+        (v.balance for v in views if v.state in ("open", "partial")), to_major(0, ws.currency)
+    )
+    result = TableResult(
+        title=f"Invoices of {who.name}"[:31],
+        columns=[
+            "number",
+            "issued_on",
+            "due_on",
+            "total",
+            "paid",
+            "balance",
+            "state",
+            "days_late",
+            "paid_on",
+        ],
+        rows=rows,
+        kind="report",
+        footer=f"{plural(len(rows), 'invoice')}, outstanding {balance} {cur}",
+    )
+    types: list[ColumnType] = [
+        "text",
+        "date",
+        "date",
+        "money",
+        "money",
+        "money",
+        "text",
+        "integer",
+        "date",
+    ]
+    return _write(ws, result, types, cmd.path)
+
+
+# ---------------------------------------------------------------- payments
+
+
+def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
+    """Payment history (on or before D) of the target customers, oldest first."""
+    with ws.read() as conn:
+        spec = translate(ws, conn, _query(cmd.target), call).spec
+        ids = q.ids_select(ws.today, spec).subquery()
+        stmt = (
+            select(
+                pay.c.paid_on,
+                c.c.name,
+                inv.c.number,
+                pay.c.amount_cents,
+                pay.c.method,
+            )
+            .select_from(
+                pay.join(inv, inv.c.id == pay.c.invoice_id).join(c, c.c.id == pay.c.customer_id)
+            )
+            .where(pay.c.paid_on <= ws.today, c.c.id.in_(select(ids.c.customer_id)))
+            .order_by(pay.c.paid_on, pay.c.id)
+        )
+        if cmd.start is not None:
+            stmt = stmt.where(pay.c.paid_on >= A.resolve_date(cmd.start, ws.today)[0])
+        if cmd.end is not None:
+            stmt = stmt.where(pay.c.paid_on <= A.resolve_date(cmd.end, ws.today)[1])
+        data = conn.execute(stmt).all()
+    cur = ws.currency
+    rows: list[list[Any]] = [
+        [on, name, number, to_major(cents, cur), method] for on, name, number, cents, method in data
+    ]
+    total = to_major(sum(int(r[3]) for r in data), cur)
+    result = TableResult(
+        title="Payment history",
+        columns=["paid_on", "customer", "invoice", "amount", "method"],
+        rows=rows,
+        kind="report",
+        footer=f"{plural(len(rows), 'payment')}, total {total} {cur}",
+    )
+    return _write(ws, result, ["date", "text", "text", "money", "text"], cmd.path)
+
+
+# ---------------------------------------------------------------- CLV
+
+
+def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
+    """Every DOMAIN.md figure per customer with segments and at-risk reasons."""
+    with ws.read() as conn:
+        spec = translate(ws, conn, _query(cmd.target), call, (("revenue", True),)).spec
+        rows_in = customer_rows(conn, q.list_customers(conn, ws.today, spec), ws.currency)
+    rows: list[list[Any]] = [
+        [
+            r.id,
+            r.name,
+            r.email,
+            r.revenue,
+            r.invoiced,
+            r.outstanding,
+            r.invoice_count,
+            r.average_invoice_value,
+            r.last_invoice_date,
+            r.last_payment_date,
+            r.invoice_frequency_days,
+            r.average_days_to_pay,
+            r.average_days_late,
+            r.on_time_rate,
+            ";".join(r.segments),
+            ";".join(r.at_risk_reasons),
+        ]
+        for r in rows_in
+    ]
+    total = sum((r.revenue for r in rows_in), to_major(0, ws.currency))
+    result = TableResult(
+        title="Customer lifetime value",
+        columns=[name for name, _ in CLV_COLUMNS],
+        rows=rows,
+        kind="report",
+        footer=f"{plural(len(rows), 'customer')}, revenue to date {total} {ws.currency}",
+    )
+    chart = ChartSpec("Customer lifetime value (revenue to date)", "customer", ("revenue",), "bar")
+    return _write(ws, result, [t for _, t in CLV_COLUMNS], cmd.path, chart)
+
+
+REPORTS = {
+    "revenue": revenue_report,
+    "invoice": invoice_report,
+    "payment": payment_report,
+    "clv": clv_report,
+}
+
+
+@handles(A.Report)
+def report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
+    """``revenue|invoice|payment|clv report [for TARGET] [PERIOD] [to FILE]``."""
+    return REPORTS[cmd.kind](ws, cmd, call)
+
+
+__all__ = ["clv_report", "invoice_report", "payment_report", "report", "revenue_report"]
