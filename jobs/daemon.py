@@ -14,12 +14,20 @@ so a restart, a crash or a second daemon cannot send anything twice.
   15 minutes) until one succeeds.
 * ``--once``: one pass (send what is due now), then exit (status 0; 1 if
   the pass failed).
+* ``python -m jobs.daemon [--db URL] [--as-of D] [--once] [--interval N]``
+  runs it without the CLI.
+
+Test seam: the environment variable ``OPENINVOICE_TEST_SEND_DELAY_S``
+(seconds, a float) sleeps before each message, so the crash tests can kill
+the process in the middle of a batch. Nothing else reads it.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -32,12 +40,23 @@ from typing import Any
 from commands.config import data_dir
 from commands.errors import UserError
 from commands.mailer import Mailer, mailer_from_config
-from commands.outbox import policy_for, send_due, worker_id
+from commands.outbox import Hooks, policy_for, send_due, worker_id
 from commands.workspace import Workspace
 
 log = logging.getLogger("openinvoice.daemon")
 
 MAX_BACKOFF_S = 900.0
+#: test-only: seconds to sleep before each message (see the module docstring)
+TEST_SEND_DELAY_ENV = "OPENINVOICE_TEST_SEND_DELAY_S"
+
+
+def _test_hooks() -> Hooks | None:
+    """Hooks for the crash tests (``OPENINVOICE_TEST_SEND_DELAY_S``), else None."""
+    raw = os.environ.get(TEST_SEND_DELAY_ENV)
+    if not raw:
+        return None
+    delay = float(raw)
+    return Hooks(before_send=lambda _item: time.sleep(delay))
 
 
 def setup_logging() -> None:
@@ -60,6 +79,7 @@ def setup_logging() -> None:
         log.warning("cannot write the log file: %s", exc)
     root.setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     root._openinvoice_daemon = True  # type: ignore[attr-defined]
 
 
@@ -77,6 +97,7 @@ class Runner:
         self.busy = threading.Lock()
         self._start_mono = time.monotonic()
         self._start_clock = ws.clock_override
+        self.hooks = _test_hooks()
 
     def now(self) -> datetime:
         """The clock: real time, or ``--as-of`` date-time plus the time elapsed since start."""
@@ -102,6 +123,7 @@ class Runner:
                     policy=policy,
                     me=self.me,
                     should_stop=self.stop.is_set,
+                    hooks=self.hooks,
                 )
             except UserError as exc:
                 return self._failed(f"configuration problem: {exc.message}")
@@ -192,3 +214,27 @@ def _run_scheduler(runner: Runner) -> None:
             runner.busy.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """``python -m jobs.daemon``: the same as ``openinvoice daemon``."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.daemon", description=__doc__)
+    parser.add_argument("--db", help="database URL or SQLite file")
+    parser.add_argument("--as-of", help="reference date (and time) D")
+    parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    parser.add_argument("--interval", type=int, default=60, help="seconds between runs")
+    args = parser.parse_args(argv)
+    try:
+        main(
+            args.db,
+            args.as_of or os.environ.get("OPENINVOICE_AS_OF"),
+            once=args.once,
+            interval=args.interval,
+        )
+    except UserError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    cli()
