@@ -49,8 +49,8 @@ TABS = (
     ("payments", "Payments"),
     ("emails", "Emails"),
     ("notes", "Notes"),
-    ("payment-methods", "Payment methods"),
-    ("preferences", "Preferences"),
+    ("payment-methods", "Methods"),  # payment methods (Stripe); short so all tabs fit
+    ("preferences", "Prefs"),
 )
 
 
@@ -232,11 +232,11 @@ class DetailPane(Vertical):
                 yield DataTable(id="emails-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Notes", id="notes"), VerticalScroll():
                 yield Static("No notes.", id="notes-body")
-            with TabPane("Payment methods", id="payment-methods"), VerticalScroll():
+            with TabPane(dict(TABS)["payment-methods"], id="payment-methods"), VerticalScroll():
                 yield Static("Payment methods load when this tab is opened.", id="pm-body")
                 yield DataTable(id="pm-table", cursor_type="row", zebra_stripes=True)
                 yield Label(PM_HINT, id="pm-hint", classes="caption")
-            with TabPane("Preferences", id="preferences"), VerticalScroll():
+            with TabPane(dict(TABS)["preferences"], id="preferences"), VerticalScroll():
                 yield Static("", id="preferences-body")
                 yield Label(PREFS_HINT, classes="caption")
 
