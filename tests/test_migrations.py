@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from store.engine import make_engine
-from store.migrate import alembic_config, current_revision, head_revision, upgrade
+from store.migrate import HEAD, alembic_config, current_revision, head_revision, upgrade
 from store.models import Base
 
 #: objects only the migrations know: the search index and its triggers/helpers
@@ -55,3 +55,7 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
     assert current_revision(eng) == head_revision()
     assert "customer_figures" in inspect(eng).get_table_names()
     eng.dispose()
+
+
+def test_head_constant_is_the_newest_script() -> None:
+    assert head_revision() == HEAD
