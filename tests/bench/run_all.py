@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 MODULES = [
+    ("demo", "Demo data (issue 2)"),
     ("store", "Data core: pages, search, counts, at-risk (issue 2)"),
     ("commands", "Command language and headless run (issue 3)"),
     ("import_export", "Import and export (issue 4)"),
