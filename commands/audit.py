@@ -45,7 +45,8 @@ def record(
     """Write one audit entry; returns its id."""
     return int(
         conn.execute(
-            insert(log_t).values(
+            insert(log_t)
+            .values(
                 at=datetime.utcnow(),
                 actor=actor,
                 sentence=sentence,
@@ -53,7 +54,8 @@ def record(
                 affected=affected,
                 undo=undo,
             )
-        ).inserted_primary_key[0]
+            .returning(log_t.c.id)
+        ).scalar_one()
     )
 
 

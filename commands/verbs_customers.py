@@ -263,8 +263,8 @@ def _set_custom(
     if row is None:
         created = _infer_type(value)
         fid = conn.execute(
-            insert(cf).values(name=name, type=created, choices=None)
-        ).inserted_primary_key[0]
+            insert(cf).values(name=name, type=created, choices=None).returning(cf.c.id)
+        ).scalar_one()
         ftype, choices = created, None
     else:
         fid, ftype, choices = row

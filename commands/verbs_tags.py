@@ -50,8 +50,10 @@ def valid_tag_name(name: str) -> str:
 def _create(conn: Connection, name: str) -> int:
     return int(
         conn.execute(
-            insert(tags_t).values(name=valid_tag_name(name), created_at=datetime.utcnow())
-        ).inserted_primary_key[0]
+            insert(tags_t)
+            .values(name=valid_tag_name(name), created_at=datetime.utcnow())
+            .returning(tags_t.c.id)
+        ).scalar_one()
     )
 
 
