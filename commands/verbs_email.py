@@ -19,7 +19,8 @@ from commands.email_templates import available_templates, default_store
 from commands.errors import UserError
 from commands.executor import Call, handles
 from commands.mailer import SendStatus, mailer_from_config
-from commands.outbox import Composer, utc_naive
+from commands.outbox_state import utc_naive
+from commands.reminder_messages import Composer
 from commands.results import (
     FIGURE_KEYS,
     CustomerRow,

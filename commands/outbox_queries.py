@@ -1,0 +1,184 @@
+"""The outbox's SQL reads: open invoices as of D, outbox rows, who may be reminded.
+
+Open invoices are found through the partial index of open invoices
+(``paid_cents < total_cents``), driven from the invoices; invoices with a
+payment dated after D are settled from their payments as of D.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    func,
+    or_,
+    select,
+)
+
+from commands.outbox_state import InvoiceInfo, chunks, in_ids
+from store.models import Customer, Invoice, Payment, Reminder
+
+c: Any = Customer.__table__
+inv: Any = Invoice.__table__
+pay: Any = Payment.__table__
+rem: Any = Reminder.__table__
+
+
+def eligible_customer(d: date) -> Any:
+    return and_(
+        c.c.reminders_opt_out.is_(False),
+        or_(c.c.reminders_paused_until.is_(None), c.c.reminders_paused_until < d),
+        c.c.email.isnot(None),
+        c.c.email != "",
+    )
+
+
+INVOICE_COLUMNS = (
+    inv.c.id,
+    inv.c.customer_id,
+    inv.c.number,
+    inv.c.issued_on,
+    inv.c.due_on,
+    inv.c.total_cents,
+    inv.c.paid_cents,
+    inv.c.last_paid_on,
+)
+
+
+def paid_as_of(conn: Connection, ids: Sequence[int], d: date) -> dict[int, int]:
+    """Paid amount as of ``d`` from the payments themselves (cache ahead of D)."""
+    out: dict[int, int] = dict.fromkeys(ids, 0)
+    for chunk in chunks(list(ids), 50_000):
+        rows = conn.execute(
+            select(pay.c.invoice_id, func.sum(pay.c.amount_cents))
+            .where(in_ids(pay.c.invoice_id, chunk), pay.c.paid_on <= d)
+            .group_by(pay.c.invoice_id)
+        )
+        for iid, total in rows:
+            out[int(iid)] = int(total or 0)
+    return out
+
+
+def open_invoices(
+    conn: Connection,
+    d: date,
+    *,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    due_in: Sequence[date] | None = None,
+    customer_ids: Sequence[int] | None = None,
+    eligible_only: bool = True,
+    active_only: bool = True,
+) -> list[InvoiceInfo]:
+    """Countable invoices unpaid as of ``d`` (balance > 0), optionally by due date / customer.
+
+    Uses the payment cache (``paid_cents``) through the partial index of open
+    invoices; invoices with a payment after ``d`` are settled from their
+    payments as of ``d``. The invoices are selected alone (so SQLite drives
+    the query from that index rather than from the customers), then the
+    customers that qualify are looked up by id.
+    """
+    base = [inv.c.status == "sent", inv.c.issued_on <= d]
+    if due_from is not None:
+        base.append(inv.c.due_on >= due_from)
+    if due_to is not None:
+        base.append(inv.c.due_on <= due_to)
+    if due_in is not None:
+        base.append(inv.c.due_on.in_(list(due_in)))
+    if customer_ids is not None:
+        base.append(inv.c.customer_id.in_(list(customer_ids)))
+
+    rows = list(
+        conn.execute(select(*INVOICE_COLUMNS).where(*base, inv.c.paid_cents < inv.c.total_cents))
+    )
+    latest = conn.execute(select(func.max(inv.c.last_paid_on))).scalar()
+    if latest is not None and latest > d:
+        rows += conn.execute(
+            select(*INVOICE_COLUMNS).where(
+                *base, inv.c.last_paid_on > d, inv.c.paid_cents >= inv.c.total_cents
+            )
+        ).all()
+    if eligible_only or active_only:
+        keep = qualifying_customers(
+            conn, {r.customer_id for r in rows}, d, eligible_only, active_only
+        )
+        rows = [r for r in rows if r.customer_id in keep]
+    recheck = [r.id for r in rows if r.last_paid_on is not None and r.last_paid_on > d]
+    paid_now = paid_as_of(conn, recheck, d) if recheck else {}
+    out: list[InvoiceInfo] = []
+    for r in rows:
+        paid = paid_now.get(r.id, r.paid_cents)
+        if r.total_cents - paid > 0:
+            out.append(
+                InvoiceInfo(
+                    r.id, r.customer_id, r.number, r.issued_on, r.due_on, r.total_cents, paid
+                )
+            )
+    return out
+
+
+def qualifying_customers(
+    conn: Connection, ids: set[int], d: date, eligible_only: bool, active_only: bool
+) -> set[int]:
+    """Of these customers: reachable for reminders (``eligible_only``), active (``active_only``)."""
+    conds = []
+    if eligible_only:
+        conds.append(eligible_customer(d))
+    if active_only:
+        conds.append(c.c.status == "active")
+    keep: set[int] = set()
+    for chunk in chunks(sorted(ids), 50_000):
+        keep.update(conn.execute(select(c.c.id).where(in_ids(c.c.id, chunk), *conds)).scalars())
+    return keep
+
+
+def outbox_rows(conn: Connection, invoice_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """invoice id -> {stage: row} of the outbox."""
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for chunk in chunks(sorted(set(invoice_ids)), 50_000):
+        for r in conn.execute(
+            select(
+                rem.c.id,
+                rem.c.invoice_id,
+                rem.c.stage,
+                rem.c.status,
+                rem.c.next_attempt_at,
+                rem.c.attempts,
+            ).where(in_ids(rem.c.invoice_id, chunk))
+        ):
+            out[r.invoice_id][r.stage] = r
+    return out
+
+
+def customers_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
+    out = {}
+    for chunk in chunks(sorted(set(ids)), 50_000):
+        for r in conn.execute(
+            select(c.c.id, c.c.name, c.c.email, c.c.company).where(in_ids(c.c.id, chunk))
+        ):
+            out[r.id] = r
+    return out
+
+
+def still_due(conn: Connection, invoice_ids: Sequence[int], d: date) -> set[int]:
+    """Of these invoices, those still unpaid and countable, customer not paused or opted out."""
+    rows = list(
+        conn.execute(
+            select(inv.c.id, inv.c.total_cents, inv.c.paid_cents, inv.c.last_paid_on)
+            .join_from(inv, c, c.c.id == inv.c.customer_id)
+            .where(
+                inv.c.id.in_(list(invoice_ids)),
+                inv.c.status == "sent",
+                inv.c.issued_on <= d,
+                eligible_customer(d),
+            )
+        )
+    )
+    ahead = [r.id for r in rows if r.last_paid_on is not None and r.last_paid_on > d]
+    paid = paid_as_of(conn, ahead, d) if ahead else {}
+    return {r.id for r in rows if r.total_cents - paid.get(r.id, r.paid_cents) > 0}
