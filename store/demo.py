@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Index, insert, select
 
-from store.figures import ensure_snapshot, invalidate_all
+from store.figures import compute_all_in_parallel, ensure_snapshot, invalidate_all
 from store.invoice_cache import settle
 from store.models import (
     Base,
@@ -494,7 +494,10 @@ def generate(
             conn.exec_driver_sql("ANALYZE")
         say(f"indexed in {time.perf_counter() - started:.1f}s")
         invalidate_all(conn)
-        ensure_snapshot(conn, d)
+        if conn.dialect.name != "sqlite":
+            ensure_snapshot(conn, d)
+    if engine.dialect.name == "sqlite":  # committed: now several readers can share the work
+        compute_all_in_parallel(engine, d)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
             raw.exec_driver_sql("ANALYZE")

@@ -86,3 +86,27 @@ def test_refuses_a_database_with_customers(sqlite_engine: Engine) -> None:
         generate(sqlite_engine, customers=20, seed=1, as_of=D)
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM customers")).scalar_one() == 20
+
+
+def test_parallel_figures_equal_the_serial_computation(sqlite_url: str) -> None:
+    import sqlite3
+
+    from store.engine import write_tx
+    from store.figures import ensure_snapshot, invalidate_all
+
+    eng = make_engine(sqlite_url)
+    generate(eng, customers=300, seed=9, as_of=D)  # SQLite: figures computed in parallel
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    def snapshot() -> list[tuple[object, ...]]:
+        with sqlite3.connect(path) as raw:
+            return raw.execute("SELECT * FROM customer_figures ORDER BY customer_id").fetchall()
+
+    parallel = snapshot()
+    with write_tx(eng) as conn:
+        invalidate_all(conn)
+        assert ensure_snapshot(conn, D)  # the one-statement INSERT ... SELECT
+    serial = snapshot()
+    eng.dispose()
+    assert len(parallel) == 300
+    assert parallel == serial
