@@ -11,7 +11,9 @@ grammar expects such a name. Only candidates starting with the partial word
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from grammar.parser import interactive_parser, keyword_map, viable
@@ -113,8 +115,25 @@ def complete(text: str, vocabulary: Vocabulary | None = None) -> list[Completion
         pools.append(("field", vocab.fields))
     seen: set[str] = set()
     for kind, names in pools:
-        for name in sorted(names, key=str.lower):
-            if name.lower().startswith(low) and name not in seen:
+        lowered, ordered = _name_index(names)
+        i = bisect_left(lowered, low)
+        taken = 0
+        while i < len(lowered) and lowered[i].startswith(low) and taken < MAX_NAMES:
+            name = ordered[i]
+            i += 1
+            if name not in seen:
                 seen.add(name)
+                taken += 1
                 out.append(Completion(_quote(name), kind, start))
     return out
+
+
+#: at most this many names of one kind per call (a menu, not a dump of 100k names)
+MAX_NAMES = 100
+
+
+@lru_cache(maxsize=16)
+def _name_index(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Names sorted case-insensitively, with their lower-case forms for bisecting."""
+    ordered = sorted(names, key=str.lower)
+    return [n.lower() for n in ordered], ordered
