@@ -100,7 +100,7 @@ def find_due(
     outbox (sent, claimed, in doubt or failed for good) or waits for a retry.
     On a later ``day`` only stages falling exactly on that day are listed.
     """
-    table: dict[int, Stage]
+    by_due: dict[date, Stage | None]  # due date -> the stage due (invoices share few dates)
     if day is None or day == d:
         table = stage_table(d, policy)
         if not table:
@@ -108,6 +108,7 @@ def find_due(
         lo = d - timedelta(days=max(table))
         hi = d - timedelta(days=min(table))
         candidates = open_invoices(conn, d, due_from=lo, due_to=hi)
+        by_due = {d - timedelta(days=k): stage for k, stage in table.items()}
         when = d
     else:
         days = {}
@@ -115,8 +116,8 @@ def find_due(
             # the stage with this offset falls on ``day`` for invoices due day - offset
             days[offset_stage.offset] = day - timedelta(days=offset_stage.offset)
         dues = sorted(set(days.values()))
-        candidates = open_invoices(conn, d, due_in=dues)
-        candidates = [i for i in candidates if upcoming(i.due_on, day, policy) is not None]
+        by_due = {due: upcoming(due, day, policy) for due in dues}
+        candidates = [i for i in open_invoices(conn, d, due_in=dues) if by_due.get(i.due_on)]
         # pause is judged on the day itself
         paused = {
             r.id
@@ -128,13 +129,12 @@ def find_due(
             )
         }
         candidates = [i for i in candidates if i.customer_id not in paused]
-        table = {}
         when = day
     rows = outbox_rows(conn, [i.id for i in candidates])
     items: dict[int, list[tuple[InvoiceInfo, Item]]] = defaultdict(list)
     rules: dict[tuple[str, date], str] = {}
     for i in candidates:
-        stage = table.get((when - i.due_on).days) if table else upcoming(i.due_on, when, policy)
+        stage = by_due.get(i.due_on)
         if stage is None:
             continue
         mine = rows.get(i.id)
