@@ -201,12 +201,20 @@ def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 def in_ids(column: Any, ids: Iterable[int]) -> Any:
-    """``column IN (1, 2, ...)`` with the ids inlined as integers.
+    """``column IN (1, 2, ...)``: bound parameters for a few ids, inlined integers for many.
 
     Thousands of ids as bound parameters cost more to compile than the
     query takes to run; integers (``int()`` checks every one) are safe inline.
+    A short list stays a bound ``IN`` so the statement's compiled form is cached
+    (the per-message checks of a batch run it thousands of times).
     """
-    listed = ",".join(str(int(i)) for i in ids)
-    if not listed:
+    values = [int(i) for i in ids]
+    if not values:
         return false()
-    return text(f"{column.table.name}.{column.name} IN ({listed})")
+    if len(values) <= SMALL_IN:
+        return column.in_(values)
+    return text(f"{column.table.name}.{column.name} IN ({','.join(map(str, values))})")
+
+
+#: up to this many ids, ``in_ids`` binds them as parameters
+SMALL_IN = 50

@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from logging.handlers import RotatingFileHandler
 from types import FrameType
@@ -172,7 +173,8 @@ def main(db_url: str | None, as_of: str | None, *, once: bool = False, interval:
     log.info("reminder daemon %s starting; mail via %s", runner.me, mailer.description)
     try:
         if once:
-            ok = runner.run_pass()
+            with _stop_on_signals(runner):
+                ok = runner.run_pass()
             if not ok:
                 raise SystemExit(1)
             return
@@ -197,21 +199,35 @@ def _run_scheduler(runner: Runner) -> None:
         next_run_time=datetime.now(tz=None).astimezone(),
     )
 
+    def shutdown() -> None:
+        with contextlib.suppress(Exception):  # already stopping
+            scheduler.shutdown(wait=False)
+
+    with _stop_on_signals(runner, shutdown):
+        try:
+            scheduler.start()
+        finally:
+            # let a pass in progress finish its current message and release the rest
+            if runner.busy.acquire(timeout=60):
+                runner.busy.release()
+
+
+@contextlib.contextmanager
+def _stop_on_signals(runner: Runner, then: Callable[[], None] | None = None) -> Iterator[None]:
+    """SIGTERM/SIGINT: the pass stops after the current message (then ``then()``)."""
+
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current message", signal.Signals(signum).name)
         runner.stop.set()
-        with contextlib.suppress(Exception):  # already stopping
-            scheduler.shutdown(wait=False)
+        if then is not None:
+            then()
 
     previous: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, on_signal)
     try:
-        scheduler.start()
+        yield
     finally:
-        # let a pass in progress finish its current message and release the rest
-        if runner.busy.acquire(timeout=60):
-            runner.busy.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

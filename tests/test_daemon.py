@@ -58,15 +58,19 @@ def test_daemon_once_logs_to_stderr_and_file_and_never_shows_the_password(
     engine.dispose()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("sig", "once"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-once"],
+)
 def test_signal_stops_cleanly_mid_batch_and_the_rest_goes_out_later(
-    tmp_path: Path, mail: SmtpTestServer, sig: signal.Signals
+    tmp_path: Path, mail: SmtpTestServer, sig: signal.Signals, once: bool
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'sig.db'}"
     engine = make_engine(db_url)
     seed(engine, customers=60, days_overdue=[7, 14])
     due = due_keys(engine)
-    daemon = spawn(tmp_path, db_url, mail.url, send_delay=0.03, interval=3600)
+    daemon = spawn(tmp_path, db_url, mail.url, send_delay=0.03, interval=3600, once=once)
     try:
         mail.wait_for(3, timeout=30)
         daemon.proc.send_signal(sig)
