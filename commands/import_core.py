@@ -95,6 +95,21 @@ class Importer:
         if len(self._batch) >= BATCH:
             self.flush()
 
+    def feed_all(
+        self, items: list[CustomerRecord | InvoiceRecord | PaymentRecord | RowError]
+    ) -> None:
+        """:meth:`feed` for a validated chunk (in file order)."""
+        batch = self._batch
+        for item in items:
+            if type(item) is RowError:
+                self.error(item)
+                continue
+            self.counts.rows += 1
+            batch.append(item)
+            if len(batch) >= BATCH:
+                self.flush()
+                batch = self._batch
+
     def error(self, err: RowError) -> None:
         self.error_count += 1
         self.bad_lines.add(err.line)

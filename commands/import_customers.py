@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -55,10 +56,19 @@ class Stored:
 class CustomerImporter(Importer):
     kind = "customers"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: tag names known to be well formed (few distinct names, many rows)
+        self._good_tags: set[str] = set()
+        #: tag name as written -> id
+        self._tag_ids: dict[str, int] = {}
+
     def check(self, r: CustomerRecord) -> tuple[Typed, list[RowError]]:
         """Typed custom values and the errors only the database can tell."""
         errs: list[RowError] = []
         typed: Typed = {}
+        if not r.custom and not r.tags:
+            return typed, errs
         for name, text in r.custom.items():
             _, ftype, choices = self.field_info(name)
             try:
@@ -69,8 +79,13 @@ class CustomerImporter(Importer):
                         r.line, self.col(CUSTOM_PREFIX + name), f"{name} is a {ftype} field; {exc}"
                     )
                 )
+        good = self._good_tags
         for t in r.tags or ():
-            if not TAG_RE.match(t):
+            if t in good:
+                continue
+            if TAG_RE.match(t):
+                good.add(t)
+            else:
                 errs.append(RowError(r.line, self.col("tags"), f"bad tag name {t!r}"))
         return typed, errs
 
@@ -154,23 +169,33 @@ class CustomerImporter(Importer):
             return
         conn, today = self.conn, self.ws.today
         ids = self._alloc.take(len(new))
-        rows = []
+        sqlite = bulk.is_sqlite(conn)
+        rows: list[tuple[Any, ...]] = []
+        append = rows.append
         for (r, _), cid in zip(new, ids, strict=True):
-            name = r.name or r.email or ""
-            rows.append(
+            email, company = r.email, r.company
+            name = r.name or email or ""
+            created = r.created_at or today
+            # search_text / fold, the ASCII case inline (one lower() instead of four folds)
+            text = " | ".join([p for p in (name, email, company) if p])
+            if text.isascii():
+                searchable, sort_name = text.lower(), name.lower()
+            else:
+                searchable, sort_name = search_text(name, email, company), fold(name)
+            append(
                 (
                     cid,
                     name,
-                    r.email,
-                    r.company,
+                    email,
+                    company,
                     r.phone,
                     r.address,
                     r.status or "active",
-                    bulk.date_param(conn, r.created_at or today),
+                    created.isoformat() if sqlite else created,
                     r.payment_terms_days,
                     False,
-                    search_text(name, r.email, r.company),
-                    fold(name),
+                    searchable,
+                    sort_name,
                 )
             )
         bulk.executemany(
@@ -225,13 +250,21 @@ class CustomerImporter(Importer):
         if tagged:
             if not fresh:
                 conn.execute(delete(ct).where(ct.c.customer_id.in_([cid for cid, _ in tagged])))
-            pairs: set[tuple[int, int]] = set()
-            for cid, names in tagged:
-                for name in names or ():
-                    tid = self.tag_id(name)
-                    assert tid is not None
-                    pairs.add((cid, tid))
-            bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), sorted(pairs))
+            tag_ids = self._tag_ids
+            pairs: list[tuple[int, int]] = []
+            for cid, names in sorted(tagged, key=itemgetter(0)):
+                if not names:
+                    continue
+                tids = set()
+                for name in names:
+                    tid = tag_ids.get(name)
+                    if tid is None:
+                        tid = self.tag_id(name)
+                        assert tid is not None
+                        tag_ids[name] = tid
+                    tids.add(tid)
+                pairs.extend([(cid, t) for t in sorted(tids)])
+            bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
         by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for _, cid, typed in items:
             for name, value in typed.items():

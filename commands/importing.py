@@ -29,9 +29,9 @@ from commands.fileformats import (
     auto_map,
     open_table,
     parse_overrides,
-    validate_rows,
 )
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS, Kind, check_kind
+from commands.fileformats.validation import validate_chunks
 from commands.files_common import (
     ImportCounts,
     OnConflict,
@@ -121,10 +121,11 @@ def one_pass(
         ws, conn, mapping, on_conflict=on_conflict, write=write, progress=progress, total=total
     )
     imp.audit_entry = audit_entry
-    for item in validate_rows(kind, reader, mapping, ws.currency):
+    for chunk in validate_chunks(kind, reader, mapping, ws.currency):
         if keep is not None:
-            keep(item)
-        imp.feed(item)
+            for item in chunk:
+                keep(item)
+        imp.feed_all(chunk)
     imp.finish()
     return imp
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,26 @@ def neutralise(text: str) -> str:
     return "'" + text if needs_neutralising(text) else text
 
 
+_TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
+
+
+def unneutralise_column(col: Sequence[Cell]) -> Sequence[Cell]:
+    """:func:`unneutralise` every text cell of a column (the column itself when none is)."""
+    try:
+        text = "\n".join(col)  # type: ignore[arg-type]
+    except TypeError:
+        text = "\n".join([v for v in col if type(v) is str])  # type: ignore[misc]
+    if "\n'" not in text and text[:1] != "'":
+        return col
+    trig = _TRIGGER_CHARS
+    return [
+        (v[1:] if v[1:2] in trig else unneutralise(v) if v[1:2] == "'" else v)
+        if type(v) is str and v[:1] == "'"
+        else v
+        for v in col
+    ]
+
+
 def unneutralise(text: str) -> str:
     """Inverse of :func:`neutralise`: strip one ``'`` only where writing added one."""
     if text.startswith("'") and needs_neutralising(text[1:]):
@@ -60,8 +80,18 @@ class TableReader:
         self.path = path
         self.headers = headers
 
+    #: whether :meth:`rows` can give the cells as stored (``raw=True``)
+    has_raw_rows = False
+
     def __iter__(self) -> Iterator[Row]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def rows(self, *, raw: bool = False) -> Iterator[Row]:
+        """``(line, cells)``; with ``raw`` (when :attr:`has_raw_rows`), neutralised text
+        (``'=1``) is left as stored for the caller to :func:`unneutralise`."""
+        if raw:
+            raise NotImplementedError("this reader has no raw rows")
+        return iter(self)
 
     def close(self) -> None:
         """Release the file (readers are also context managers)."""
@@ -173,6 +203,7 @@ def detect_delimiter(sample: str) -> str:
 
 class CsvReader(TableReader):
     format: Literal["csv", "xlsx"] = "csv"
+    has_raw_rows = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -198,6 +229,10 @@ class CsvReader(TableReader):
         return self.path.open(encoding=self.encoding, newline="")
 
     def __iter__(self) -> Iterator[Row]:
+        return self.rows()
+
+    def rows(self, *, raw: bool = False) -> Iterator[Row]:
+        """``(line, cells)``; ``raw`` keeps neutralised text as stored (``'=1``)."""
         try:
             with self._open() as fh:
                 reader = csv.reader(fh, self.dialect)
@@ -206,9 +241,12 @@ class CsvReader(TableReader):
                     start, prev = prev + 1, reader.line_num
                     if start <= self._header_line:
                         continue
-                    if not any(rec):
+                    joined = "".join(rec)
+                    if not joined:
                         continue
-                    yield start, [unneutralise(c) if c[:1] == "'" else c for c in rec]
+                    if not raw and "'" in joined:  # only then look for neutralised cells
+                        rec = [unneutralise(c) if c[:1] == "'" else c for c in rec]
+                    yield start, rec  # type: ignore[misc]
         except (UnicodeDecodeError, csv.Error) as exc:
             raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
 
@@ -218,6 +256,7 @@ class CsvReader(TableReader):
 
 class SpreadsheetReader(TableReader):
     format: Literal["csv", "xlsx"] = "xlsx"
+    has_raw_rows = True
 
     def __init__(self, path: Path, sheet: str | None = None) -> None:
         from python_calamine import CalamineError, CalamineWorkbook
@@ -250,23 +289,26 @@ class SpreadsheetReader(TableReader):
 
     def _raw_rows(self) -> Iterator[Row]:
         pad: list[Cell] = [None] * self._first_col
-        for i, cells in enumerate(self._sheet.iter_rows()):
-            yield self._first_row + i, pad + list(cells)
+        for i, cells in enumerate(self._sheet.iter_rows(), start=self._first_row):
+            yield i, [*pad, *cells] if pad else list(cells)
 
     def __iter__(self) -> Iterator[Row]:
+        return self.rows()
+
+    def rows(self, *, raw: bool = False) -> Iterator[Row]:
+        """``(line, cells)``, empty cells None; ``raw`` keeps neutralised text as stored."""
+        header_line = self._header_line
         for line, cells in self._raw_rows():
-            if line <= self._header_line:
+            if line <= header_line:
                 continue
-            out: list[Cell] = []
-            empty = True
-            for c in cells:
-                if c == "" or c is None:
-                    out.append(None)
-                    continue
-                empty = False
-                out.append(unneutralise(c) if isinstance(c, str) else c)
-            if not empty:
-                yield line, out
+            if "" in cells:
+                cells = [None if c == "" else c for c in cells]
+            if cells.count(None) == len(cells):
+                continue
+            # rare: a text cell with a quote (only then look for neutralised cells)
+            if not raw and "'" in "".join([c for c in cells if type(c) is str]):
+                cells = [unneutralise(c) if isinstance(c, str) else c for c in cells]
+            yield line, cells
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # already closed
@@ -310,4 +352,5 @@ __all__ = [
     "neutralise",
     "open_table",
     "unneutralise",
+    "unneutralise_column",
 ]

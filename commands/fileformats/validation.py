@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from itertools import islice
+from typing import Any
 
 from commands.fileformats.mapping import CUSTOM_PREFIX, JOINERS, REQUIRED, Kind, Mapping, check_kind
-from commands.fileformats.reading import Cell, Row
+from commands.fileformats.reading import Cell, Row, TableReader, unneutralise_column
 from commands.fileformats.values import (
+    _EMAIL,
     cell_text,
     parse_amount,
     parse_date,
@@ -191,6 +194,216 @@ def _converters(
     return conv
 
 
+#: rows validated together, column by column
+CHUNK_ROWS = 1000
+
+#: one column's values (or None) and its errors as (row index in the chunk, reason)
+ColumnResult = tuple[list[object], list[tuple[int, str]]]
+ColumnFn = Callable[[Sequence[Cell]], ColumnResult]
+_NONE_TYPE = type(None)
+
+
+def _generic(fn: Callable[[Cell], object]) -> ColumnFn:
+    """Cell by cell: strip text, skip empty cells, ``fn`` the rest (ValueError: the reason)."""
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        out: list[object] = []
+        errs: list[tuple[int, str]] = []
+        append = out.append
+        for j, v in enumerate(col):
+            if type(v) is str:
+                v = v.strip() or None
+            if v is None:
+                append(None)
+                continue
+            try:
+                append(fn(v))
+            except ValueError as exc:
+                append(None)
+                errs.append((j, str(exc)))
+        return out, errs
+
+    return run
+
+
+def _stripped(col: Sequence[Cell]) -> list[str | None] | None:
+    """A text column stripped (empty -> None); None when it holds anything but text."""
+    if not set(map(type, col)) <= {str, _NONE_TYPE}:
+        return None
+    return [(v.strip() or None) if v else None for v in col]  # type: ignore[union-attr]
+
+
+def _filled(values: list[str | None]) -> list[str]:
+    return [v for v in values if v]
+
+
+def _text_col(fname: str) -> ColumnFn:
+    limit = MAX_LENGTHS.get(fname)
+    slow = _generic(_text(fname))
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        s = _stripped(col)
+        if s is None or (limit and max(map(len, _filled(s)), default=0) > limit):
+            return slow(col)
+        return list(s), []
+
+    return run
+
+
+def _email_col() -> ColumnFn:
+    slow = _generic(_email)
+    match = _EMAIL.match
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        s = _stripped(col)
+        if s is None:
+            return slow(col)
+        filled = _filled(s)
+        if (
+            all(map(match, filled))
+            and max(map(len, filled), default=0) <= 320
+            and ".." not in "\n".join(filled)
+        ):
+            return list(s), []
+        return slow(col)
+
+    return run
+
+
+def _date_col(order: str | None) -> ColumnFn:
+    def one(c: Cell) -> date:
+        return parse_date(c, order)
+
+    slow = _generic(one)
+    fromiso = date.fromisoformat
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        types = set(map(type, col))
+        if types <= {str, _NONE_TYPE}:
+            s = _stripped(col)
+            assert s is not None
+            if set(map(len, _filled(s))) <= {10}:  # what parse_date tries fromisoformat on
+                try:
+                    return [fromiso(v) if v else None for v in s], []
+                except ValueError:
+                    pass
+        elif types <= {date, datetime, _NONE_TYPE}:
+            return [v.date() if type(v) is datetime else v for v in col], []  # type: ignore[union-attr]
+        return slow(col)
+
+    return run
+
+
+def _terms_col() -> ColumnFn:
+    slow = _generic(parse_terms)
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        types = set(map(type, col))
+        try:
+            if types <= {str, _NONE_TYPE}:
+                s = _stripped(col)
+                assert s is not None
+                if not all(map(str.isdigit, _filled(s))):
+                    return slow(col)
+                out: list[int | None] = [int(v) if v else None for v in s]
+            elif types <= {int, float, _NONE_TYPE}:
+                out = [None if v is None else int(v) for v in col]  # type: ignore[arg-type]
+                if any(o != v for o, v in zip(out, col, strict=True)):
+                    return slow(col)  # fractions
+            else:
+                return slow(col)
+        except (ValueError, OverflowError):
+            return slow(col)
+        days = [d for d in out if d is not None]
+        if days and not (min(days) >= 0 and max(days) <= 3650):
+            return slow(col)
+        return list(out), []
+
+    return run
+
+
+def _tags_col() -> ColumnFn:
+    slow = _generic(_tags)
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        s = _stripped(col)
+        if s is None:
+            return slow(col)
+        seen: dict[str, list[str]] = {}
+        out: list[object] = []
+        append = out.append
+        try:
+            for v in s:
+                if v is None:
+                    append(None)
+                    continue
+                tags = seen.get(v)
+                if tags is None:
+                    tags = seen[v] = parse_tags(v)
+                append(list(tags))
+        except ValueError:
+            return slow(col)
+        return out, []
+
+    return run
+
+
+def _status_col(allowed: tuple[str, ...], synonyms: dict[str, str]) -> ColumnFn:
+    slow = _generic(_status(allowed, synonyms))
+    ok = {*allowed, None}
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        s = _stripped(col)
+        if s is None:
+            return slow(col)
+        out = [v.casefold() if v else None for v in s]
+        if not set(out) <= ok:
+            return slow(col)
+        return list(out), []
+
+    return run
+
+
+def _phone_col() -> ColumnFn:
+    slow = _generic(_phone)
+    has_digit = _HAS_DIGIT.search
+
+    def run(col: Sequence[Cell]) -> ColumnResult:
+        s = _stripped(col)
+        if s is None:
+            return slow(col)
+        filled = _filled(s)
+        # one search over all the values ("\n" is an allowed character itself)
+        if all(map(has_digit, filled)) and not _PHONE_BAD.search("\n".join(filled)):
+            return list(s), []
+        return slow(col)
+
+    return run
+
+
+def _column_fns(kind: Kind, base: str, date_order: str | None) -> dict[str, ColumnFn]:
+    """Column-wise converters: a fast path for the common case, else cell by cell."""
+    conv = _converters(kind, base, date_order)
+    fns: dict[str, ColumnFn] = {name: _generic(fn) for name, fn in conv.items()}
+    dates = _date_col(date_order)
+    fns.update(
+        email=_email_col(),
+        customer_email=_email_col(),
+        tags=_tags_col(),
+        created_at=dates,
+        issued_on=dates,
+        due_on=dates,
+        paid_on=dates,
+        payment_terms_days=_terms_col(),
+        phone=_phone_col(),
+    )
+    if kind == "customers":
+        fns["status"] = _status_col(CUSTOMER_STATUSES, {})
+    else:
+        fns["status"] = _status_col(INVOICE_STATUSES, INVOICE_STATUS_SYNONYMS)
+    return fns
+
+
 def validate_rows(
     kind: str,
     reader: Iterable[Row],
@@ -205,114 +418,236 @@ def validate_rows(
     errors. Duplicate emails (customers, compared case-insensitively) and invoice numbers
     are errors on the later line naming the earlier one.
     """
+    for chunk in validate_chunks(kind, reader, mapping, base_currency, date_order=date_order):
+        yield from chunk
+
+
+def validate_chunks(
+    kind: str,
+    reader: Iterable[Row],
+    mapping: Mapping,
+    base_currency: str = "USD",
+    *,
+    date_order: str | None = None,
+    size: int = CHUNK_ROWS,
+) -> Iterator[list[Record | RowError]]:
+    """:func:`validate_rows` a chunk of rows at a time, each column checked at once."""
     k = check_kind(kind)
     if mapping.kind != k:
         raise ValueError(f"mapping is for {mapping.kind}, not {k}")
-    base = base_currency.upper()
-    conv = _converters(k, base, date_order)
-    index = {h: i for i, h in enumerate(mapping.headers)}
-    single: list[tuple[str, int, str, Callable[[Cell], object]]] = []
-    joined: list[tuple[str, list[int], str, Callable[[Cell], object]]] = []
-    custom: list[tuple[str, int]] = []
-    for fname, cols in mapping.fields.items():
-        if fname.startswith(CUSTOM_PREFIX):
-            custom.append((fname[len(CUSTOM_PREFIX) :], index[cols[0]]))
-            continue
-        fn = conv.get(fname) or _text(fname)
-        if len(cols) == 1:
-            single.append((fname, index[cols[0]], cols[0], fn))
-        else:
-            joined.append((fname, [index[c] for c in cols], cols[0], fn))
-    source = {f: cols[0] for f, cols in mapping.fields.items()}
-    width = len(mapping.headers)
-    seen: dict[str, int] = {}
-    required = REQUIRED[k] if k != "customers" else ()
-    key_field = {"customers": "email", "invoices": "number", "payments": ""}[k]
-    key_label = {"customers": "email", "invoices": "invoice number", "payments": ""}[k]
-    record_type: type[CustomerRecord] | type[InvoiceRecord] | type[PaymentRecord] = {
-        "customers": CustomerRecord,
-        "invoices": InvoiceRecord,
-        "payments": PaymentRecord,
-    }[k]
+    v = _Validator(k, mapping, base_currency.upper(), date_order)
+    # the file readers can leave neutralised text as stored: unneutralised column-wise
+    v.raw = isinstance(reader, TableReader) and reader.has_raw_rows
+    it = reader.rows(raw=True) if v.raw and isinstance(reader, TableReader) else iter(reader)
+    while rows := list(islice(it, size)):
+        yield v.chunk(rows)
 
-    for line, cells in reader:
-        n = len(cells)
-        values: dict[str, object] = {}
-        errors: list[RowError] = []
-        for fname, i, header, fn in single:
-            v = cells[i] if i < n else None
-            if type(v) is str:
-                v = v.strip() or None
-            if v is None:
+
+class _Validator:
+    def __init__(self, k: Kind, mapping: Mapping, base: str, date_order: str | None) -> None:
+        self.k = k
+        self.base = base
+        fns = _column_fns(k, base, date_order)
+        conv = _converters(k, base, date_order)
+        self.index = index = {h: i for i, h in enumerate(mapping.headers)}
+        self.single: list[tuple[str, int, str, ColumnFn]] = []
+        self.joined: list[tuple[str, list[int], str, Callable[[Cell], object]]] = []
+        self.custom: list[tuple[str, int]] = []
+        for fname, cols in mapping.fields.items():
+            if fname.startswith(CUSTOM_PREFIX):
+                self.custom.append((fname[len(CUSTOM_PREFIX) :], index[cols[0]]))
                 continue
-            try:
-                values[fname] = fn(v)
-            except ValueError as exc:
-                errors.append(RowError(line, header, str(exc)))
-        for fname, idxs, header, fn in joined:
-            parts = [cell_text(cells[i]) for i in idxs if i < n]
-            text = JOINERS.get(fname, " ").join(p for p in parts if p)
-            if text:
-                try:
-                    values[fname] = fn(text)
-                except ValueError as exc:
-                    errors.append(RowError(line, header, str(exc)))
-        if n > width and any(c not in ("", None) for c in cells[width:]):
-            extra = sum(1 for c in cells[width:] if c not in ("", None))
+            if len(cols) == 1:
+                self.single.append(
+                    (fname, index[cols[0]], cols[0], fns.get(fname) or _text_col(fname))
+                )
+            else:
+                fn = conv.get(fname) or _text(fname)
+                self.joined.append((fname, [index[c] for c in cols], cols[0], fn))
+        self.source = {f: cols[0] for f, cols in mapping.fields.items()}
+        self.used = sorted(
+            {i for _, i, _, _ in self.single}
+            | {i for _, idxs, _, _ in self.joined for i in idxs}
+            | {i for _, i in self.custom}
+        )
+        #: rows come with neutralised text as stored (see ``TableReader.rows``)
+        self.raw = False
+        self.width = len(mapping.headers)
+        #: first line of each key (email casefolded, invoice number) seen so far
+        self.seen: dict[str, int] = {}
+        self.required = REQUIRED[k] if k != "customers" else ()
+        self.key_field = {"customers": "email", "invoices": "number", "payments": ""}[k]
+        self.key_label = {"customers": "email", "invoices": "invoice number", "payments": ""}[k]
+        self.record_type: type[CustomerRecord] | type[InvoiceRecord] | type[PaymentRecord] = {
+            "customers": CustomerRecord,
+            "invoices": InvoiceRecord,
+            "payments": PaymentRecord,
+        }[k]
+        #: the record's fields after ``line``, in order (``custom`` is passed last)
+        self.record_fields = [
+            f.name for f in fields(self.record_type) if f.name not in ("line", "custom")
+        ]
+
+    def columns(self, cells_list: list[list[Cell]]) -> tuple[list[Sequence[Cell]], dict[int, int]]:
+        """The chunk transposed (short rows padded), and row -> count of extra non-empty cells."""
+        width = self.width
+        extra: dict[int, int] = {}
+        if set(map(len, cells_list)) != {width}:
+            fixed: list[list[Cell]] = []
+            for j, cells in enumerate(cells_list):
+                n = len(cells)
+                if n < width:
+                    cells = [*cells, *([None] * (width - n))]
+                elif n > width:
+                    count = sum(1 for c in cells[width:] if c not in ("", None))
+                    if count:
+                        extra[j] = count
+                    cells = cells[:width]
+                fixed.append(cells)
+            cells_list = fixed
+        cols: list[Sequence[Cell]] = list(zip(*cells_list, strict=True))
+        if self.raw:
+            for i in self.used:
+                cols[i] = unneutralise_column(cols[i])
+        return cols, extra
+
+    def chunk(self, rows: list[Row]) -> list[Record | RowError]:
+        k, source = self.k, self.source
+        m = len(rows)
+        lines = [r[0] for r in rows]
+        cols, extra = self.columns([r[1] for r in rows])
+        values: dict[str, list[object]] = {}
+        errs: dict[int, list[RowError]] = {}
+        for fname, i, header, run in self.single:
+            out, bad = run(cols[i])
+            values[fname] = out
+            for j, reason in bad:
+                errs.setdefault(j, []).append(RowError(lines[j], header, reason))
+        for fname, idxs, header, fn in self.joined:
+            joiner = JOINERS.get(fname, " ")
+            joined: list[object] = []
+            for j in range(m):
+                text = joiner.join(p for p in (cell_text(cols[i][j]) for i in idxs) if p)
+                value: object = None
+                if text:
+                    try:
+                        value = fn(text)
+                    except ValueError as exc:
+                        errs.setdefault(j, []).append(RowError(lines[j], header, str(exc)))
+                joined.append(value)
+            values[fname] = joined
+        nothing: list[object] = [None] * m
+        # rows that need the careful path: errors, extra cells, missing values
+        careful = set(errs) | set(extra)
+        for fname in self.required:
+            careful.update(j for j, x in enumerate(values.get(fname, nothing)) if x is None)
+        if k == "customers":
+            names, emails = values.get("name", nothing), values.get("email", nothing)
+            careful.update(
+                j
+                for j, (a, b) in enumerate(zip(names, emails, strict=True))
+                if a is None and b is None
+            )
+        elif k == "invoices":
+            careful.update(range(m))
+            cur = values.get("currency")
+            values["currency"] = (
+                [self.base] * m if cur is None else [self.base if x is None else x for x in cur]
+            )
+        field_cols = [values.get(f, nothing) for f in self.record_fields]
+        keys = values.get(self.key_field) if self.key_field else None
+        customers = k == "customers"
+        seen = self.seen
+        rtype: Any = self.record_type
+        custom = self.custom
+        out_items: list[Record | RowError] = []
+        append = out_items.append
+        for j, args in enumerate(zip(lines, *field_cols, strict=True)):
+            line = args[0]
+            if j in careful:
+                problems = self.problems(j, line, cols, values, errs, extra)
+                if problems:
+                    out_items.extend(problems)
+                    continue
+            if keys is not None:
+                kv = keys[j]
+                if kv is not None:
+                    key = str(kv).casefold() if customers else str(kv)
+                    first = seen.get(key)
+                    if first is not None:
+                        append(
+                            RowError(
+                                line,
+                                source[self.key_field],
+                                f"duplicate {self.key_label} {kv} (also on row {first})",
+                                (first,),
+                            )
+                        )
+                        continue
+                    seen[key] = line
+            if custom:
+                extras = {
+                    name: cell_text(x) for name, i in custom if (x := cols[i][j]) not in ("", None)
+                }
+                append(rtype(*args, extras))
+            else:
+                append(rtype(*args))
+        return out_items
+
+    def problems(
+        self,
+        j: int,
+        line: int,
+        cols: list[Sequence[Cell]],
+        values: dict[str, list[object]],
+        errs: dict[int, list[RowError]],
+        extra: dict[int, int],
+    ) -> list[RowError]:
+        """Every problem of row ``j``, in the order they are reported."""
+        k, width, source = self.k, self.width, self.source
+        errors = list(errs.get(j, ()))
+        if j in extra:
             errors.append(
                 RowError(
-                    line, None, f"{width + extra} cells but only {width} columns in the header"
+                    line, None, f"{width + extra[j]} cells but only {width} columns in the header"
                 )
             )
-        for fname in required:
-            if fname not in values and not any(e.column == source.get(fname) for e in errors):
+        for fname in self.required:
+            col = values.get(fname)
+            if (col is None or col[j] is None) and not any(
+                e.column == source.get(fname) for e in errors
+            ):
                 errors.append(RowError(line, source.get(fname), f"missing {fname}"))
         if k == "customers":
-            values.setdefault("name", None)
-            values.setdefault("email", None)
-            if values["name"] is None and values["email"] is None and not errors:
+            name, email = values.get("name"), values.get("email")
+            if (
+                (name is None or name[j] is None)
+                and (email is None or email[j] is None)
+                and not errors
+            ):
                 errors.append(
                     RowError(line, None, "missing name and email (one of them is required)")
                 )
         elif k == "invoices" and not errors:
-            total = values["total"]
+            total = values["total"][j]
             assert isinstance(total, int)
             if total < 0:
                 errors.append(
                     RowError(
-                        line, source["total"], f"negative total {cells[index[source['total']]]}"
+                        line,
+                        source["total"],
+                        f"negative total {cols[self.index[source['total']]][j]}",
                     )
                 )
-            issued, due = values["issued_on"], values.get("due_on")
+            issued = values["issued_on"][j]
+            due = values["due_on"][j] if "due_on" in values else None
             if isinstance(due, date) and isinstance(issued, date) and due < issued:
                 errors.append(
                     RowError(
                         line, source["due_on"], f"due date {due} is before the issue date {issued}"
                     )
                 )
-            values.setdefault("currency", base)
-        if errors:
-            yield from errors
-            continue
-        if key_field and key_field in values:
-            key = str(values[key_field]).casefold() if k == "customers" else str(values[key_field])
-            first = seen.get(key)
-            if first is not None:
-                yield RowError(
-                    line,
-                    source[key_field],
-                    f"duplicate {key_label} {values[key_field]} (also on row {first})",
-                    (first,),
-                )
-                continue
-            seen[key] = line
-        if custom:
-            values["custom"] = {
-                name: cell_text(cells[i])
-                for name, i in custom
-                if i < n and cells[i] not in ("", None)
-            }
-        yield record_type(line=line, **values)  # type: ignore[arg-type]
+        return errors
 
 
 def _str(v: object) -> str | None:
