@@ -45,7 +45,9 @@ RETRY_BASE_S = 60
 RETRY_MAX_S = 3600
 
 
-CHUNK = 100
+#: emails claimed per write transaction; a sender killed mid-chunk leaves at most this many
+#: (plus the unrecorded outcomes) in doubt, so it stays small
+CHUNK = 20
 
 
 #: outcome rows are written at least every this many messages (and seconds)
