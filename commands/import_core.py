@@ -33,6 +33,8 @@ cf: Any = CustomField.__table__
 BATCH = 2000
 #: errors kept for the message and the preview (the rest are only counted)
 KEEP_ERRORS = 1000
+#: inserted-id runs kept in the undo recipe; further inserts are listed in audit_items
+MAX_RANGES = 200
 #: above this many touched customers, figures snapshots are dropped and recomputed
 #: on next use instead of refreshed row by row
 REFRESH_LIMIT = 5000
@@ -72,6 +74,8 @@ class Importer:
         self.audit_entry: int | None = None
         #: ids this batch inserted (customers, invoices or payments); saved per batch
         self.new_ids: list[int] = []
+        #: [first, last] runs of the ids inserted so far (the undo recipe keeps them)
+        self.inserted_ranges: list[list[int]] = []
         #: id -> before-image of what this batch updated; saved per batch
         self.befores: dict[int, Any] = {}
         self.created_tags: list[int] = []
@@ -154,15 +158,27 @@ class Importer:
             self.touched.clear()
 
     def save_audit_items(self, entry: int) -> None:
-        """audit_items of this batch: inserted ids (before NULL) and before-images.
+        """Inserted ids of this batch (as ranges, see :attr:`inserted_ranges`, or
+        audit_items with before NULL) and before-images (audit_items).
 
         For invoice and payment imports ``customer_id`` holds the invoice or payment
         id (the entry's recipe says which kind).
         """
         columns = ("audit_id", "customer_id", "before")
-        bulk.executemany(
-            self.conn, "audit_items", columns, [(entry, i, None) for i in self.new_ids]
-        )
+        # inserted ids go into the recipe as ranges (one on SQLite, where ids are
+        # allocated in one run); only past MAX_RANGES do they become audit_items rows
+        ranges = self.inserted_ranges
+        mark = len(ranges)
+        for i in self.new_ids:
+            if ranges and ranges[-1][1] + 1 == i:
+                ranges[-1][1] = i
+            else:
+                ranges.append([i, i])
+        if len(ranges) > MAX_RANGES:
+            del ranges[mark:]
+            bulk.executemany(
+                self.conn, "audit_items", columns, [(entry, i, None) for i in self.new_ids]
+            )
         befores = [(entry, i, json.dumps(b, default=str)) for i, b in self.befores.items()]
         bulk.executemany(self.conn, "audit_items", columns, befores)
         self.new_ids.clear()

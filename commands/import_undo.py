@@ -1,7 +1,8 @@
 """Undo of an import.
 
-``audit_items`` of an import (written batch by batch by the importer) hold the ids it
-inserted (``before`` NULL) and the before-images of what it updated. For invoice and
+The recipe holds the ids an import inserted as ``inserted`` ranges (``[first, last]``;
+past a limit, and in older entries, they are ``audit_items`` with ``before`` NULL), and
+``audit_items`` the before-images of what it updated. For invoice and
 payment imports the ``customer_id`` column holds the invoice or payment id (the
 recipe says which kind).
 """
@@ -12,7 +13,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from commands import audit
 from store.figures import refresh_customers
@@ -42,9 +43,15 @@ items_t: Any = AuditItem.__table__
 @audit.undoer("undo_import")
 def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
     kind = recipe.get("kind")
-    inserted = select(items_t.c.customer_id).where(
+    listed = select(items_t.c.customer_id).where(
         items_t.c.audit_id == entry, items_t.c.before.is_(None)
     )
+    ranges = [(int(lo), int(hi)) for lo, hi in recipe.get("inserted") or ()]
+
+    def inserted(col: Any) -> Any:
+        """The rows the import inserted: id ranges of the recipe, and audit_items."""
+        return or_(*[col.between(lo, hi) for lo, hi in ranges], col.in_(listed))
+
     befores = {
         int(i): json.loads(b)
         for i, b in conn.execute(
@@ -54,7 +61,7 @@ def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
         )
     }
     if kind == "customers":
-        conn.execute(delete(c).where(c.c.id.in_(inserted)))
+        conn.execute(delete(c).where(inserted(c.c.id)))
         for cid, before in befores.items():
             row = dict(before["row"])
             if row.get("created_on"):
@@ -83,10 +90,8 @@ def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
                     conn.execute(insert(cfv).values(customer_id=cid, field_id=fid, **value))
         refresh_customers(conn, list(befores))
     elif kind == "invoices":
-        owners = set(
-            conn.execute(select(inv.c.customer_id).where(inv.c.id.in_(inserted))).scalars()
-        )
-        conn.execute(delete(inv).where(inv.c.id.in_(inserted)))
+        owners = set(conn.execute(select(inv.c.customer_id).where(inserted(inv.c.id))).scalars())
+        conn.execute(delete(inv).where(inserted(inv.c.id)))
         for iid, before in befores.items():
             row = dict(before["invoice"])
             for x in ("issued_on", "due_on"):
@@ -100,9 +105,9 @@ def undo_import(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
         refresh_customers(conn, owners)
     elif kind == "payments":
         rows = conn.execute(
-            select(pay.c.invoice_id, pay.c.customer_id).where(pay.c.id.in_(inserted))
+            select(pay.c.invoice_id, pay.c.customer_id).where(inserted(pay.c.id))
         ).all()
-        conn.execute(delete(pay).where(pay.c.id.in_(inserted)))
+        conn.execute(delete(pay).where(inserted(pay.c.id)))
         refresh_invoice_cache(conn, {int(r[0]) for r in rows})
         refresh_customers(conn, {int(r[1]) for r in rows})
     for tid in recipe.get("tags") or ():

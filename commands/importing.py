@@ -196,6 +196,7 @@ def import_file(
                 "kind": k,
                 "tags": imp.created_tags,
                 "fields": imp.created_fields,
+                "inserted": imp.inserted_ranges,
             }
             audit.set_undo(conn, entry, undo if counts.affected else None, counts.affected)
     message = summary(k, counts, p, dry_run=False) + _not_imported(mapping)

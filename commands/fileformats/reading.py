@@ -25,6 +25,8 @@ CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 _SAMPLE_BYTES = 64 * 1024
 _SCAN_CHUNK = 1024 * 1024
+#: lines csv.Sniffer looks at (its quote regexes grow fast with the sample)
+_SNIFF_LINES = 50
 #: leading characters that make a spreadsheet run a cell as a formula
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -191,7 +193,9 @@ def detect_delimiter(sample: str) -> str:
     header = lines[0] if lines else ""
     candidates = ",;\t|"
     try:
-        sniffed = csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=candidates).delimiter
+        sniffed = (
+            csv.Sniffer().sniff("\n".join(lines[:_SNIFF_LINES]), delimiters=candidates).delimiter
+        )
     except csv.Error:
         sniffed = ""
     if sniffed and sniffed in header:
