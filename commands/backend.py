@@ -11,13 +11,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from commands import executor
 from commands.config import data_dir
-from commands.detail import customer_detail
 from commands.errors import UserError
 from commands.results import (
     CustomerDetail,
@@ -28,12 +26,16 @@ from commands.results import (
     Result,
 )
 from commands.rows import customer_rows
-from commands.translate import Translator
 from commands.workspace import Workspace
-from grammar import ast as A
-from grammar.complete import Vocabulary, complete
 from store import query as q
 from store.models import Customer, CustomField, SavedSegment, Tag
+
+if TYPE_CHECKING:
+    from grammar.complete import Vocabulary
+
+# The executor, the verb modules and the grammar (lark, its parse tables) are
+# imported on first use, not at start: the first screen ("every customer")
+# needs none of them, and ``warm_up`` loads them in the background after it.
 
 #: browser column -> store sort key
 COLUMN_SORTS = {
@@ -71,6 +73,10 @@ class WorkspaceBackend:
         if not query_text.strip():
             spec = q.ListSpec()
         else:
+            from commands import executor
+            from commands.translate import Translator
+            from grammar import ast as A
+
             command = executor.parse_sentence(query_text)
             if not isinstance(command, A.ListCustomers):
                 raise UserError(f"'{query_text}' is not a customer query")
@@ -124,6 +130,8 @@ class WorkspaceBackend:
     # ------------------------------------------------------------ one customer
 
     def detail(self, customer_id: int) -> CustomerDetail:
+        from commands.detail import customer_detail
+
         self.ws.ensure_figures()
         return customer_detail(self.ws, customer_id)
 
@@ -147,6 +155,9 @@ class WorkspaceBackend:
         selection: Sequence[int] = (),
         progress: Callable[[Progress], None] | None = None,
     ) -> Result:
+        from commands import executor
+        from grammar import ast as A
+
         if isinstance(executor.parse_sentence(sentence), A.ListCustomers):
             # The browser pages the rows itself: only count here, instead of
             # loading every matching row with its figures (100k rows for
@@ -163,11 +174,24 @@ class WorkspaceBackend:
 
         return import_preview(self.ws, sentence)
 
+    def warm_up(self) -> None:
+        """Load what the first sentence needs (executor, verbs, grammar tables)."""
+        from commands import executor
+        from commands.detail import customer_detail  # noqa: F401
+        from grammar.complete import complete  # noqa: F401
+
+        executor.load_verbs()
+        executor.parse_sentence("customers")
+
     def complete(self, text: str) -> Sequence[tuple[str, str, int]]:
+        from grammar.complete import complete
+
         return [(c.text, c.kind, c.replace_from) for c in complete(text, self.vocabulary(text))]
 
     def vocabulary(self, text: str) -> Vocabulary:
         """Names the completer may offer: tags, segments, fields, matching customers."""
+        from grammar.complete import Vocabulary
+
         word = text.rsplit(" ", 1)[-1].strip('"').lower() if text else ""
         cust: Any = Customer.__table__
         with self.ws.read() as conn:

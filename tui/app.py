@@ -8,7 +8,9 @@ screen never waits on the database, the mail server or Stripe.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,11 @@ from textual.widget import Widget
 from textual.widgets import Footer, ProgressBar, TabbedContent, Tabs
 from textual.worker import get_current_worker
 
+from commands.detail import (
+    link_stripe_sentence,
+    remove_payment_method_sentence,
+    set_default_payment_method_sentence,
+)
 from commands.errors import UserError
 from commands.results import (
     ConfirmationNeeded,
@@ -40,7 +47,7 @@ from tui.screens.import_mapping import ImportMappingScreen
 from tui.screens.note_form import NoteDraft, NoteFormScreen
 from tui.screens.preferences_form import PreferencesFormScreen, PreferencesValues
 from tui.widgets.command_bar import CommandBar
-from tui.widgets.customer_table import CustomerTable
+from tui.widgets.customer_table import PAGE_SIZE, CustomerTable
 from tui.widgets.detail_pane import DetailPane
 from tui.widgets.transcript import Transcript
 
@@ -105,9 +112,12 @@ def preferences_sentences(customer_id: int, form: PreferencesValues) -> list[str
 
 
 def payment_method_sentence(customer_id: int, action: str, pm_id: str) -> str:
+    """The sentence the Payment methods tab runs (``commands.detail`` spells them)."""
+    if action == "link":
+        return link_stripe_sentence(customer_id)
     if action == "default":
-        return f"set default payment method of #{customer_id} to {pm_id}"
-    return f"remove payment method {pm_id} from #{customer_id}"
+        return set_default_payment_method_sentence(customer_id, pm_id)
+    return remove_payment_method_sentence(customer_id, pm_id)
 
 
 class OpenInvoiceApp(App[None]):
@@ -128,6 +138,8 @@ class OpenInvoiceApp(App[None]):
             all_total: int,
             keep_cursor: bool,
             first_page: Sequence[CustomerRow] | None = None,
+            *,
+            exact: bool = True,
         ) -> None:
             super().__init__()
             self.query = query
@@ -136,6 +148,8 @@ class OpenInvoiceApp(App[None]):
             self.keep_cursor = keep_cursor
             #: the first window, fetched with the count (new queries only)
             self.first_page = first_page
+            #: False: ``total`` is only the first window (the count follows)
+            self.exact = exact
 
     class RunDone(Message):
         def __init__(self, sentence: str, result: Any, confirmed: bool) -> None:
@@ -195,6 +209,14 @@ class OpenInvoiceApp(App[None]):
         self.threaded = threaded
         self.query_text = initial_query
         self.total = 0
+        self.total_exact = True
+        self._warmed = False
+        #: the first screen's rows, fetched while Textual starts (threaded runs only)
+        self._head_start: Future[tuple[int, Sequence[CustomerRow]]] | None = None
+        if threaded:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="first-window")
+            self._head_start = pool.submit(self._first_window, initial_query)
+            pool.shutdown(wait=False)
         self.all_total = 0
         self.detail_id: int | None = None
         self._detail_timer: Timer | None = None
@@ -215,6 +237,11 @@ class OpenInvoiceApp(App[None]):
             threaded=self.threaded,
         )
         yield Footer()
+
+    def _first_window(self, query: str) -> tuple[int, Sequence[CustomerRow]]:
+        """All customers (the M of "N of M") and the first page, before the screen exists."""
+        all_total = self.backend.count("")
+        return all_total, self.backend.page(query, None, False, 0, PAGE_SIZE)
 
     def on_mount(self) -> None:
         if self.key_overrides:
@@ -245,7 +272,8 @@ class OpenInvoiceApp(App[None]):
     def _set_title(self) -> None:
         browser = self.query_one("#browser")
         noun = "customer" if self.all_total == 1 else "customers"
-        title = f"{self.total:,} of {self.all_total:,} {noun}"
+        shown = f"{self.total:,}" + ("" if self.total_exact else "+")
+        title = f"{shown} of {self.all_total:,} {noun}"
         if self.query_text:
             title += f" — {self.query_text}"
         browser.border_title = title
@@ -284,20 +312,41 @@ class OpenInvoiceApp(App[None]):
         prefetch: bool,
         page_size: int,
     ) -> None:
+        """The first window first (an index walk that stops early), then the count.
+
+        A window shorter than a page *is* the count. Otherwise the list is
+        shown at once with a provisional total ("200+ of ...") and the exact
+        count (a scan of every match) follows in a second message, so a
+        keystroke in the search repaints the list without waiting for it.
+        """
         worker = get_current_worker()
+        head_start, self._head_start = self._head_start, None
         try:
-            total = self.backend.count(query)
+            rows: Sequence[CustomerRow] | None = None
+            first = query == self.initial_query and prefetch and page_size <= PAGE_SIZE
+            if head_start is not None and first:
+                with contextlib.suppress(Exception):  # asked again below, errors and all
+                    all_total, rows = head_start.result()
+                    rows = rows[:page_size]
+            if all_total is None:
+                all_total = self.backend.count("")
+            if prefetch and rows is None:
+                rows = self.backend.page(query, None, False, 0, page_size)
             if worker.is_cancelled:
                 return
-            if all_total is None:
-                all_total = self.backend.count("") if query else total
-            rows = (
-                self.backend.page(query, None, False, 0, page_size)
-                if prefetch and total and not worker.is_cancelled
-                else None
-            )
+            if rows is not None and len(rows) < page_size:
+                total = len(rows)
+            else:
+                if rows is not None:
+                    self.post_message(
+                        self.QueryLoaded(
+                            query, len(rows), all_total, keep_cursor, rows, exact=False
+                        )
+                    )
+                    keep_cursor = True
+                total = self.backend.count(query)
         except Exception as error:
-            if not quiet:
+            if not quiet and not worker.is_cancelled:
                 self.post_message(self.RunFailed(query, error))
             return
         if not worker.is_cancelled:
@@ -312,6 +361,7 @@ class OpenInvoiceApp(App[None]):
         new_query = message.query != self.query_text
         self.query_text = message.query
         self.total = message.total
+        self.total_exact = message.exact
         self.all_total = message.all_total
         table = self.table
         reset_sort = new_query
@@ -327,6 +377,17 @@ class OpenInvoiceApp(App[None]):
             first_page=first_page,
         )
         self._set_title()
+        if not self._warmed:
+            self._warmed = True
+            self.set_timer(0.3, self._warm_up)  # once the first screen is painted
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def _warm_up(self) -> None:
+        """After the first screen: load what the first sentence needs, off screen."""
+        warm_up = getattr(self.backend, "warm_up", None)
+        if warm_up is not None:
+            with contextlib.suppress(Exception):  # a head start: real calls report problems
+                warm_up()
 
     def on_customer_table_fetch_failed(self, message: CustomerTable.FetchFailed) -> None:
         self.post_message(self.RunFailed(self.query_text, message.error))
@@ -387,8 +448,12 @@ class OpenInvoiceApp(App[None]):
         customer_id = self.detail_id
         if customer_id is None:
             return
-        sentence = payment_method_sentence(customer_id, message.action, message.pm_id)
-        if message.action == "default":
+        try:
+            sentence = payment_method_sentence(customer_id, message.action, message.pm_id)
+        except UserError as error:
+            self.transcript.add_error(None, error)
+            return
+        if message.action in ("default", "link"):
             self.submit(sentence)
             return
         detail = self.detail_pane.detail
@@ -490,11 +555,11 @@ class OpenInvoiceApp(App[None]):
     @staticmethod
     def _is_payment_method_change(sentence: str) -> bool:
         words = sentence.lower().split()
-        return words[:4] == ["set", "default", "payment", "method"] or words[:3] == [
-            "remove",
-            "payment",
-            "method",
-        ]
+        return (
+            words[:4] == ["set", "default", "payment", "method"]
+            or words[:3] == ["remove", "payment", "method"]
+            or (words[:1] == ["link"] and words[-2:] == ["to", "stripe"])
+        )
 
     def refresh_data(self) -> None:
         """Figures changed: count again, repaint the list, reload the detail."""

@@ -84,8 +84,9 @@ REGISTRY: tuple[KeySpec, ...] = (
     # detail pane
     KeySpec("next_tab", "right,l", "next_tab", "Next tab", "detail", show=False),
     KeySpec("previous_tab", "left,h", "previous_tab", "Previous tab", "detail", show=False),
-    KeySpec("pm_default", "m", "pm_default", "Make payment method default", "detail"),
-    KeySpec("pm_remove", "x,delete", "pm_remove", "Remove payment method", "detail"),
+    KeySpec("pm_default", "m", "pm_default", "Make default (payment method)", "detail"),
+    KeySpec("pm_remove", "x,delete", "pm_remove", "Remove method", "detail"),
+    KeySpec("pm_link", "L", "pm_link", "Link to Stripe", "detail"),
 )
 
 _BY_ID = {spec.id: spec for spec in REGISTRY}

@@ -177,6 +177,8 @@ class PreferencesFormScreen(ModalScreen[PreferencesValues | None]):
         bad = False
         for name, value in values.items():
             message = validate(name, value)
+            if name == "terms" and self.initial[name] and not value:
+                message = "Terms can be changed, not removed."
             self.query_one(f"#error-{name}", Label).update(message or "")
             bad = bad or message is not None
         if bad:

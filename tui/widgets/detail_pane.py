@@ -162,7 +162,7 @@ def preferences_renderable(detail: CustomerDetail) -> RenderableType:
     return _pairs_table(rows)
 
 
-PM_HINT = "m: make default · x / Del: remove · p: preferences"
+PM_HINT = "m: make default · x / Del: remove · L: link to Stripe"
 PREFS_HINT = "p: edit the preferences (each change is a command you can undo)"
 
 
@@ -354,7 +354,10 @@ class DetailPane(Vertical):
                 words = " ".join(fmt(v) for v in row[1:3] if v)
                 self.payment_methods.append((pm_id, f"{words} ({pm_id})".strip()))
         elif isinstance(result, MessageResult):
-            body.update(Text(result.text, style="yellow"))
+            text = Text(result.text, style="yellow")
+            if "link" in result.text.lower():
+                text.append("\nPress L to link this customer to Stripe.", style="dim")
+            body.update(text)
         else:
             message = getattr(result, "message", None) or str(result)
             body.update(Text(message, style="red"))
@@ -373,6 +376,12 @@ class DetailPane(Vertical):
             self.app.bell()
             return
         self.post_message(self.PaymentMethodChosen("default", *chosen))
+
+    def action_pm_link(self) -> None:
+        if self.active_tab != "payment-methods" or self.detail is None:
+            self.app.bell()
+            return
+        self.post_message(self.PaymentMethodChosen("link", "", ""))
 
     def action_pm_remove(self) -> None:
         chosen = self._chosen_method()
