@@ -24,7 +24,7 @@ from commands.email_templates import (
     default_store,
     template_for_stage,
 )
-from commands.outbox_queries import customers_by_id, open_invoices, outbox_rows
+from commands.outbox_queries import open_invoices, outbox_rows
 from commands.outbox_state import (
     CATCH_UP_DAYS,
     DONE,
@@ -101,13 +101,14 @@ def find_due(
     On a later ``day`` only stages falling exactly on that day are listed.
     """
     by_due: dict[date, Stage | None]  # due date -> the stage due (invoices share few dates)
+    people: dict[int, Any] = {}
     if day is None or day == d:
         table = stage_table(d, policy)
         if not table:
             return []
         lo = d - timedelta(days=max(table))
         hi = d - timedelta(days=min(table))
-        candidates = open_invoices(conn, d, due_from=lo, due_to=hi)
+        candidates = open_invoices(conn, d, due_from=lo, due_to=hi, people=people)
         by_due = {d - timedelta(days=k): stage for k, stage in table.items()}
         when = d
     else:
@@ -117,7 +118,9 @@ def find_due(
             days[offset_stage.offset] = day - timedelta(days=offset_stage.offset)
         dues = sorted(set(days.values()))
         by_due = {due: upcoming(due, day, policy) for due in dues}
-        candidates = [i for i in open_invoices(conn, d, due_in=dues) if by_due.get(i.due_on)]
+        candidates = [
+            i for i in open_invoices(conn, d, due_in=dues, people=people) if by_due.get(i.due_on)
+        ]
         # pause is judged on the day itself
         paused = {
             r.id
@@ -155,7 +158,7 @@ def find_due(
         items[i.customer_id].append((i, Item(i.id, i.number, stage.key, stage.send_on, rule)))
     if not items:
         return []
-    who = customers_by_id(conn, items)
+    who = people
     summary = policy.mode == "summary"
     listed: dict[int, list[InvoiceInfo]] = defaultdict(list)
     if summary:

@@ -74,14 +74,14 @@ def open_invoices(
     customer_ids: Sequence[int] | None = None,
     eligible_only: bool = True,
     active_only: bool = True,
+    people: dict[int, Any] | None = None,
 ) -> list[InvoiceInfo]:
     """Countable invoices unpaid as of ``d`` (balance > 0), optionally by due date / customer.
 
     Uses the payment cache (``paid_cents``) through the partial index of open
     invoices; invoices with a payment after ``d`` are settled from their
-    payments as of ``d``. The invoices are selected alone (so SQLite drives
-    the query from that index rather than from the customers), then the
-    customers that qualify are looked up by id.
+    payments as of ``d``. ``people``, when given, receives customer id -> row
+    (``name``, ``email``, ``company``) from the same query.
     """
     base = [inv.c.status == "sent", inv.c.issued_on <= d]
     if due_from is not None:
@@ -93,21 +93,33 @@ def open_invoices(
     if customer_ids is not None:
         base.append(inv.c.customer_id.in_(list(customer_ids)))
 
-    rows = list(
-        conn.execute(select(*INVOICE_COLUMNS).where(*base, inv.c.paid_cents < inv.c.total_cents))
-    )
+    who: list[Any] = []
+    if eligible_only:
+        who.append(eligible_customer(d))
+    if active_only:
+        # ``status || ''`` is not indexable, so SQLite drives the join from the
+        # partial index of open invoices instead of scanning active customers
+        who.append((c.c.status + "") == "active")
+    cols = [*INVOICE_COLUMNS, c.c.name, c.c.email, c.c.company] if people is not None else []
+
+    def stmt(*extra: Any) -> Any:
+        if not who and people is None:
+            return select(*INVOICE_COLUMNS).where(*base, *extra)
+        return (
+            select(*(cols or INVOICE_COLUMNS))
+            .join_from(inv, c, c.c.id == inv.c.customer_id)
+            .where(*base, *extra, *who)
+        )
+
+    rows = list(conn.execute(stmt(inv.c.paid_cents < inv.c.total_cents)))
     latest = conn.execute(select(func.max(inv.c.last_paid_on))).scalar()
     if latest is not None and latest > d:
         rows += conn.execute(
-            select(*INVOICE_COLUMNS).where(
-                *base, inv.c.last_paid_on > d, inv.c.paid_cents >= inv.c.total_cents
-            )
+            stmt(inv.c.last_paid_on > d, inv.c.paid_cents >= inv.c.total_cents)
         ).all()
-    if eligible_only or active_only:
-        keep = qualifying_customers(
-            conn, {r.customer_id for r in rows}, d, eligible_only, active_only
-        )
-        rows = [r for r in rows if r.customer_id in keep]
+    if people is not None:
+        for r in rows:
+            people[r.customer_id] = r
     recheck = [r.id for r in rows if r.last_paid_on is not None and r.last_paid_on > d]
     paid_now = paid_as_of(conn, recheck, d) if recheck else {}
     out: list[InvoiceInfo] = []
@@ -120,21 +132,6 @@ def open_invoices(
                 )
             )
     return out
-
-
-def qualifying_customers(
-    conn: Connection, ids: set[int], d: date, eligible_only: bool, active_only: bool
-) -> set[int]:
-    """Of these customers: reachable for reminders (``eligible_only``), active (``active_only``)."""
-    conds = []
-    if eligible_only:
-        conds.append(eligible_customer(d))
-    if active_only:
-        conds.append(c.c.status == "active")
-    keep: set[int] = set()
-    for chunk in chunks(sorted(ids), 50_000):
-        keep.update(conn.execute(select(c.c.id).where(in_ids(c.c.id, chunk), *conds)).scalars())
-    return keep
 
 
 def outbox_rows(conn: Connection, invoice_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

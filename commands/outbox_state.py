@@ -64,7 +64,7 @@ DONE = ("sent", "claimed", "in_doubt", "failed")
 HEADER = "X-OpenInvoice-Reminders"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InvoiceInfo:
     id: int
     customer_id: int
@@ -75,7 +75,7 @@ class InvoiceInfo:
     paid_cents: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     """One (invoice, stage) an email claims."""
 
@@ -86,7 +86,7 @@ class Item:
     rule: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     """One email to send: to one customer, claiming one or more (invoice, stage)."""
 

@@ -214,14 +214,33 @@ def test_summary_mode_one_email_per_customer(engine: Engine, mail: SmtpTestServe
 
 
 def test_due_finding_uses_the_open_invoice_index(sqlite_engine: Engine) -> None:
+    """The query find_due runs is driven from the partial index of open invoices,
+    customers looked up by primary key (not a scan of active customers)."""
+    from sqlalchemy import event
+
+    seed(sqlite_engine, customers=3, days_overdue=7)
     ws = workspace(sqlite_engine)
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if "paid_cents < invoices.total_cents" in statement and "JOIN customers" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(sqlite_engine, "before_cursor_execute", capture)
+    try:
+        with read_tx(sqlite_engine) as conn:
+            assert len(find_due(conn, D, policy_for(ws), NOON)) == 3
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", capture)
+    assert len(seen) == 1
+    statement, parameters = seen[0]
     with read_tx(sqlite_engine) as conn:
-        find_due(conn, D, policy_for(ws), NOON)
-        plan = conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT id FROM invoices WHERE status = 'sent' AND "
-            "paid_cents < total_cents AND due_on >= '2026-01-01' AND due_on <= '2026-07-03'"
-        ).all()
-    assert any("ix_invoices_open_due" in str(row) for row in plan)
+        plan = [
+            str(row[-1])
+            for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+    assert "ix_invoices_open_due" in plan[0], plan
+    assert any("customers USING INTEGER PRIMARY KEY" in step for step in plan[1:]), plan
 
 
 def test_dates_of_catch_up_window() -> None:
