@@ -8,7 +8,7 @@ payment dated after D are settled from their payments as of D.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -149,16 +149,6 @@ def outbox_rows(conn: Connection, invoice_ids: Sequence[int]) -> dict[int, dict[
             ).where(in_ids(rem.c.invoice_id, chunk))
         ):
             out[r.invoice_id][r.stage] = r
-    return out
-
-
-def customers_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
-    out = {}
-    for chunk in chunks(sorted(set(ids)), 50_000):
-        for r in conn.execute(
-            select(c.c.id, c.c.name, c.c.email, c.c.company).where(in_ids(c.c.id, chunk))
-        ):
-            out[r.id] = r
     return out
 
 
