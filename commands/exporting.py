@@ -9,7 +9,7 @@ come first under their import names, so an export imports back without loss.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ tags_t: Any = Tag.__table__
 ct: Any = CustomerTag.__table__
 cf: Any = CustomField.__table__
 cfv: Any = CustomFieldValue.__table__
+
+#: rows fetched and converted together
+EXPORT_CHUNK = 2000
 
 FIGURE_EXPORT: tuple[tuple[str, str, ColumnType], ...] = (
     ("revenue", "revenue", "money"),
@@ -78,19 +81,25 @@ def export_customers(
     progress: Callable[[Progress], None] | None = None,
 ) -> int:
     """Write the customers of ``spec`` (in its order) with every figure; returns the count."""
-    ids_sub = q.ids_select(ws.today, q.ListSpec(spec.where, include_archived=spec.include_archived))
-    id_col = ids_sub.subquery().c.customer_id
-    tags: dict[int, list[str]] = {}
-    for cid, name in conn.execute(
-        select(ct.c.customer_id, tags_t.c.name)
-        .join(tags_t, tags_t.c.id == ct.c.tag_id)
-        .where(ct.c.customer_id.in_(select(id_col)))
-        .order_by(tags_t.c.name)
-    ):
-        tags.setdefault(cid, []).append(name)
     custom_names = list(conn.execute(select(cf.c.name).order_by(cf.c.name)).scalars())
-    custom: dict[int, dict[str, str | None]] = {}
-    if custom_names:
+    headers, types = export_headers(custom_names)
+    total = q.count_customers(conn, ws.today, spec) if progress is not None else None
+    typed_dates = path.suffix.lower() == ".xlsx"
+
+    def tags_of(ids: list[int]) -> dict[int, str]:
+        """customer id -> ``a;b`` (tag names in order) for one chunk of rows."""
+        out: dict[int, list[str]] = {}
+        for cid, name in conn.execute(
+            select(ct.c.customer_id, tags_t.c.name)
+            .join(tags_t, tags_t.c.id == ct.c.tag_id)
+            .where(ct.c.customer_id.in_(ids))
+            .order_by(tags_t.c.name)
+        ):
+            out.setdefault(cid, []).append(name)
+        return {cid: ";".join(names) for cid, names in out.items()}
+
+    def custom_of(ids: list[int]) -> dict[int, dict[str, str | None]]:
+        out: dict[int, dict[str, str | None]] = {}
         for cid, name, text, number, day, flag in conn.execute(
             select(
                 cfv.c.customer_id,
@@ -101,44 +110,75 @@ def export_customers(
                 cfv.c.bool_value,
             )
             .join(cf, cf.c.id == cfv.c.field_id)
-            .where(cfv.c.customer_id.in_(select(id_col)))
+            .where(cfv.c.customer_id.in_(ids))
         ):
-            custom.setdefault(cid, {})[name] = custom_text(text, number, day, flag)
-    headers, types = export_headers(custom_names)
-    total = q.count_customers(conn, ws.today, spec) if progress is not None else None
-    empty: dict[str, str | None] = {}
+            out.setdefault(cid, {})[name] = custom_text(text, number, day, flag)
+        return out
 
-    def rows() -> Iterator[list[Any]]:
+    def as_dates(col: Sequence[Any]) -> Sequence[Any]:
+        """ISO text (what SQLite hands back) as dates, for typed spreadsheet cells."""
+        if not typed_dates or not any(type(v) is str for v in col):
+            return col
+        return [date.fromisoformat(v[:10]) if type(v) is str else v for v in col]
+
+    def rows() -> Iterator[tuple[Any, ...]]:
         result = conn.execute(bulk.export_select(ws.today, spec))
-        # unpack by position: attribute access per cell is what made exports slow
+        # straight from the driver by position, a chunk at a time, built column-wise:
+        # row objects and per-cell conversion are what made exports slow
         pos = {name: i for i, name in enumerate(result.keys())}
-        head = itemgetter(
-            *(pos[x] for x in ("name", "email", "company", "phone", "address", "status"))
-        )
+        cursor = result.cursor
+        assert cursor is not None
+        head = [pos[x] for x in ("name", "email", "company", "phone", "address", "status")]
         created, terms, ident = pos["created_on"], pos["payment_terms_days"], pos["id"]
-        figures = [(pos[attr], attr in FLOAT_FIGURES) for _, attr, _ in FIGURE_EXPORT]
-        segments = itemgetter(pos["revenue_segment"], pos["activity_segment"])
+        figures = [(pos[attr], attr in FLOAT_FIGURES, ctype) for _, attr, ctype in FIGURE_EXPORT]
+        revenue_seg, activity_seg = pos["revenue_segment"], pos["activity_segment"]
         flags = [(label, pos[col]) for label, col in PAYMENT_FLAGS]
         reasons = [(label, pos[col]) for label, col in RISK_REASONS]
-        for i, r in enumerate(result):
-            cid = r[ident]
-            extra = custom.get(cid, empty)
-            out: list[Any] = [
-                *head(r),
-                ";".join(tags.get(cid, ())),
-                r[created],
-                r[terms],
-                *[extra.get(n) for n in custom_names],
-                cid,
-            ]
-            for at, is_float in figures:
-                v = r[at]
-                out.append(round(float(v), 4) if is_float and v is not None else v)
-            out.append(";".join([*segments(r), *[label for label, at in flags if r[at]]]))
-            out.append(";".join([label for label, at in reasons if r[at]]))
-            if progress is not None and i % 5000 == 0:
-                progress(Progress(i, total, "export"))
-            yield out
+        done = 0
+        try:
+            while batch := cursor.fetchmany(EXPORT_CHUNK):
+                cols = list(zip(*batch, strict=True))
+                ids = list(cols[ident])
+                tags = tags_of(ids)
+                out: list[Sequence[Any]] = [cols[i] for i in head]
+                out.append([tags.get(cid, "") for cid in ids])
+                out.append(as_dates(cols[created]))
+                out.append(cols[terms])
+                if custom_names:
+                    extra = custom_of(ids)
+                    for n in custom_names:
+                        out.append([extra.get(cid, {}).get(n) for cid in ids])
+                out.append(ids)
+                for at, is_float, ctype in figures:
+                    col: Sequence[Any] = cols[at]
+                    if is_float:
+                        col = [None if v is None else round(float(v), 4) for v in col]
+                    elif ctype == "date":
+                        col = as_dates(col)
+                    out.append(col)
+                segs = [
+                    f"{a};{b}" for a, b in zip(cols[revenue_seg], cols[activity_seg], strict=True)
+                ]
+                for label, at in flags:
+                    if any(cols[at]):
+                        segs = [
+                            f"{s};{label}" if f else s for s, f in zip(segs, cols[at], strict=True)
+                        ]
+                out.append(segs)
+                why = [""] * len(batch)
+                for label, at in reasons:
+                    if any(cols[at]):
+                        why = [
+                            (f"{w};{label}" if w else label) if f else w
+                            for w, f in zip(why, cols[at], strict=True)
+                        ]
+                out.append(why)
+                if progress is not None:
+                    progress(Progress(done, total, "export"))
+                done += len(batch)
+                yield from zip(*out, strict=True)
+        finally:
+            result.close()
 
     n = write_table(
         path, headers, rows(), types, sheet_name="Customers", money_exponent=exponent(ws.currency)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +32,7 @@ COLUMN_TYPES: tuple[ColumnType, ...] = (
 _WIDTH_SAMPLE_ROWS = 500
 _NEUTRALISE_FIRST = frozenset("=+-@\t\r'")
 _MAX_WIDTH = 60
+_NONE = type(None)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,45 @@ def write_table(
     return n
 
 
+#: a value in a column of text starts with a character that needs neutralising
+_NEEDS_CHECK = re.compile(r"(?:^|\n)[=+\-@\t\r']")
+_CSV_CHUNK = 2000
+
+
+def _csv_column(col: Sequence[Any], ctype: ColumnType, exp: int) -> Sequence[Any]:
+    """One column of a chunk as the csv module should write it (a fast path per type).
+
+    The csv module writes None as "", numbers with repr and dates in ISO form; only
+    text (neutralised), money (minor units) and booleans need help.
+    """
+    kinds = set(map(type, col))
+    if kinds <= {str, _NONE}:
+        texts = [v for v in col if v]
+        if not _NEEDS_CHECK.search("\n".join(texts)):  # type: ignore[arg-type]
+            return col
+    if ctype == "money" and kinds <= {int, _NONE}:
+        if exp == 2:
+            return [
+                None
+                if v is None
+                else f"{v // 100}.{v % 100:02d}"
+                if v >= 0
+                else f"-{-v // 100}.{-v % 100:02d}"
+                for v in col
+            ]
+        return [None if v is None else _money_text(v, exp) for v in col]
+    first_chars = _NEUTRALISE_FIRST
+    out = [
+        (neutralise(v) if v[:1] in first_chars else v)
+        if type(v) is str
+        else (("true" if v else "false") if type(v) is bool else v)
+        for v in col
+    ]
+    if ctype == "money":
+        out = [_money_text(m, exp) if type(m) is int else m for m in out]
+    return out
+
+
 def _write_csv(
     path: Path,
     headers: Sequence[str],
@@ -116,26 +158,28 @@ def _write_csv(
     exp: int,
 ) -> int:
     n = 0
-    first_chars = _NEUTRALISE_FIRST
-    money = [i for i, t in enumerate(types) if t == "money"]
+    width = len(headers)
+    it = iter(rows)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow([neutralise(h) for h in headers])
-        for row in rows:
-            # the csv module writes None as "", numbers with repr, dates in ISO form;
-            # only text (neutralised), money (minor units) and booleans need help
-            out = [
-                (neutralise(v) if v[:1] in first_chars else v)
-                if type(v) is str
-                else (("true" if v else "false") if type(v) is bool else v)
-                for v in row
+        while chunk := list(islice(it, _CSV_CHUNK)):
+            if any(len(r) != width for r in chunk):  # ragged rows: cell by cell
+                for r in chunk:
+                    w.writerow(
+                        [
+                            _csv_column([v], types[i] if i < width else "text", exp)[0]
+                            for i, v in enumerate(r)
+                        ]
+                    )
+                n += len(chunk)
+                continue
+            cols = [
+                _csv_column(col, t, exp)
+                for col, t in zip(zip(*chunk, strict=True), types, strict=True)
             ]
-            for i in money:
-                m = out[i]
-                if type(m) is int:
-                    out[i] = _money_text(m, exp)
-            w.writerow(out)
-            n += 1
+            w.writerows(zip(*cols, strict=True))
+            n += len(chunk)
     return n
 
 
