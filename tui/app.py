@@ -220,8 +220,7 @@ class OpenInvoiceApp(App[None]):
         self.all_total = 0
         self.detail_id: int | None = None
         self._detail_timer: Timer | None = None
-        #: True while the command bar is a live search (``/``): every edit filters the list
-        self.searching = False
+        self._searching = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -475,6 +474,17 @@ class OpenInvoiceApp(App[None]):
 
     # -- running sentences ----------------------------------------------------------
 
+    @property
+    def searching(self) -> bool:
+        """True while the command bar is a live search (``/``): every edit filters the list."""
+        return self._searching
+
+    @searching.setter
+    def searching(self, on: bool) -> None:
+        self._searching = on
+        if self.is_mounted:
+            self.command_bar.suggesting = not on  # the list is the completion
+
     def on_command_bar_submitted(self, message: CommandBar.Submitted) -> None:
         self.searching = False
         self.submit(message.sentence)
@@ -486,6 +496,7 @@ class OpenInvoiceApp(App[None]):
         value = " ".join(message.value.split())
         if not (value + " ").startswith("find "):
             self.searching = False  # the user turned it into another command
+            self.command_bar.request_completions(message.value)
             return
         query = value if value != "find" else ""
         if query != self.query_text:

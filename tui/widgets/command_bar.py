@@ -166,6 +166,9 @@ class CommandBar(Vertical):
         self.max_completions = max_completions
         self.completions: list[Completion] = []
         self._quiet = False  # True while the value is being set by us
+        #: off during a live search: the list itself is the answer, and a
+        #: dropdown opening and closing on every key would re-lay out the screen
+        self.suggesting = True
 
     def compose(self) -> ComposeResult:
         dropdown = OptionList(id="completions")
@@ -244,7 +247,7 @@ class CommandBar(Vertical):
         self.request_completions(event.value)
 
     def request_completions(self, value: str) -> None:
-        if self.complete is None or not value.strip():
+        if self.complete is None or not value.strip() or not self.suggesting:
             self.close_completions()
             return
         if self.threaded:
