@@ -595,3 +595,22 @@ def test_cli_progress_bar_follows_progress_reports() -> None:
         report(Progress(500, 1000, "customers"))
         report(Progress(1000, 1000, "customers"))
     assert "1000/1000" in console.export_text()
+
+
+def test_rows_without_email_are_new_customers_but_repeated_emails_are_errors(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    blank = write_csv(
+        tmp_path / "no-email.csv",
+        [["name", "email"], ["Walk-in One", ""], ["Walk-in Two", ""], ["Walk-in Three", ""]],
+    )
+    result = run(ws, f"import customers from {blank}", confirmed=True)
+    assert isinstance(result, MutationResult) and result.affected == 3
+    twice = write_csv(
+        tmp_path / "twice.csv",
+        [["name", "email"], ["A", "same@example.com"], ["B", "Same@Example.com"]],
+    )
+    with pytest.raises(UserError) as err:
+        run(ws, f"import customers from {twice}", confirmed=True)
+    assert "row 3, column email" in err.value.message
+    assert count(ws, Customer.__table__) == 3  # all or nothing: neither A nor B was written
