@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -177,6 +178,7 @@ class TemplateStore:
     def __init__(self, user_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
         self.user_dir = user_dir if user_dir is not None else user_template_dir()
         self.builtin_dir = builtin_dir
+        self._names_cache: tuple[float, frozenset[str]] | None = None
         # the user directory comes first (it wins) and may be created later
         searchpath = [str(self.user_dir), str(self.builtin_dir)]
         self.env = SandboxedEnvironment(
@@ -233,6 +235,15 @@ class TemplateStore:
     def names(self) -> list[str]:
         return [info.name for info in self.available()]
 
+    def _known_names(self) -> frozenset[str]:
+        """:meth:`names`, re-read from disk at most every few seconds (a batch renders
+        thousands of messages) and at once when a name is not found."""
+        now = time.monotonic()
+        cached = self._names_cache
+        if cached is None or now - cached[0] > NAMES_TTL_S:
+            cached = self._names_cache = (now, frozenset(self.names()))
+        return cached[1]
+
     def _unknown(self, name: str) -> UserError:
         names = self.names()
         close = difflib.get_close_matches(name, names, n=3)
@@ -243,8 +254,12 @@ class TemplateStore:
 
     def render(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
         """Render ``name`` with ``context``; a template problem is a :class:`UserError`."""
-        if not _NAME_RE.match(name) or name not in self.names():
+        if not _NAME_RE.match(name):
             raise self._unknown(name)
+        if name not in self._known_names():
+            self._names_cache = None  # a template added just now
+            if name not in self._known_names():
+                raise self._unknown(name)
         leaked = FORBIDDEN_CONTEXT_KEYS & set(context)
         if leaked:
             raise ValueError(
@@ -280,6 +295,8 @@ class TemplateStore:
 
 
 _default_store: TemplateStore | None = None
+#: how long :meth:`TemplateStore.render` trusts its list of template names
+NAMES_TTL_S = 5.0
 
 
 def default_store() -> TemplateStore:

@@ -33,7 +33,8 @@ import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address
+from email import policy as email_policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
@@ -249,6 +250,30 @@ def parse_mailbox(text: str) -> Address:
     return make_address(addr, name or None)
 
 
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard header registry, but each header class is made once.
+
+    ``HeaderRegistry`` builds a new class with ``type()`` for every header set,
+    which is most of the cost of composing a message; the classes (and so the
+    parsing and the protection against header injection) are the same.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+#: ``email.policy.default`` with the cached header registry
+POLICY = email_policy.default.clone(header_factory=_CachedHeaderRegistry())
+
+
 def build_message(
     *,
     mail_from: str | Address,
@@ -272,7 +297,7 @@ def build_message(
     domain (or ``message_id_domain``); read it with ``msg["Message-ID"]``.
     """
     sender = mail_from if isinstance(mail_from, Address) else parse_mailbox(mail_from)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     msg["To"] = make_address(to_email, to_name)
     if reply_to:
