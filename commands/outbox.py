@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from commands.mailer import Mailer, SendOutcome, SendStatus
-from commands.outbox_claims import Mark, claim, flush_marks, recover_stale
+from commands.outbox_claims import Mark, claim, flush_marks, recover_stale, recover_stale_emails
 from commands.outbox_plan import describe_stage, due_window, find_due, plan_manual, stage_table
 from commands.outbox_queries import open_invoices, outbox_rows, still_due
 from commands.outbox_state import (
@@ -157,6 +157,7 @@ def send_due(
     hooks = hooks or Hooks()
     engine = ws.engine
     report.recovered = recover_stale(engine, now_utc, stale_after)
+    recover_stale_emails(engine, now_utc, stale_after)
     manual = plans is not None
     if respect_window and not manual and not in_sending_window(moment, policy):
         report.outside_window = True

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     bindparam,
     delete,
+    exists,
     insert,
     or_,
     select,
@@ -51,6 +52,32 @@ rem: Any = Reminder.__table__
 em: Any = Email.__table__
 
 
+STOPPED_ERROR = (
+    "The sender stopped before recording whether the server accepted this message; "
+    "it may or may not have been delivered, so it is not sent again automatically"
+)
+
+
+def recover_stale_emails(
+    engine: Engine, now_utc: datetime, stale_after: timedelta = STALE_AFTER
+) -> int:
+    """Emails of no reminder (``send TEMPLATE to ...``) still ``queued`` long after they
+    were recorded: their sender stopped, so they are in doubt. Returns how many."""
+    with write_tx(engine) as conn:
+        n = conn.execute(
+            sa_update(em)
+            .where(
+                em.c.status == "queued",
+                em.c.created_at <= now_utc - stale_after,
+                ~exists().where(rem.c.email_id == em.c.id),
+            )
+            .values(status="in_doubt", error=STOPPED_ERROR)
+        ).rowcount
+    if n:
+        log.warning("%d email(s) left queued by a stopped sender are now in doubt", n)
+    return int(n or 0)
+
+
 def recover_stale(engine: Engine, now_utc: datetime, stale_after: timedelta = STALE_AFTER) -> int:
     """Claims whose sender died (or went silent) become in doubt; returns how many."""
     with read_tx(engine) as conn:
@@ -69,10 +96,7 @@ def recover_stale(engine: Engine, now_utc: datetime, stale_after: timedelta = ST
     ]
     if not stale:
         return 0
-    error = (
-        "The sender stopped before recording whether the server accepted this message; "
-        "it may or may not have been delivered, so it is not sent again automatically"
-    )
+    error = STOPPED_ERROR
     with write_tx(engine) as conn:
         n = 0
         for r in stale:

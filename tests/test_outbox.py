@@ -17,7 +17,7 @@ from sqlalchemy import Engine, insert, select, update
 from commands.mailer import mailer_from_config
 from commands.outbox import Hooks, find_due, policy_for, send_due
 from store.engine import read_tx, write_tx
-from store.models import Customer, Reminder
+from store.models import Customer, Email, Reminder
 from store.writes import insert_payments
 from tests.smtp_server import SmtpTestServer
 from tests.test_reminders_support import (
@@ -194,6 +194,30 @@ def test_stale_claim_of_a_dead_sender_becomes_in_doubt(
             conn.execute(select(Reminder.invoice_id, Reminder.status)).all()  # type: ignore[arg-type]
         )
     assert statuses == {iids[0]: "in_doubt", iids[1]: "sent"}
+
+
+def test_email_left_queued_by_a_stopped_sender_becomes_in_doubt(
+    engine: Engine, mail: SmtpTestServer
+) -> None:
+    """A ``send TEMPLATE`` killed between recording and sending: its email is in doubt."""
+    cids, _ = seed(engine, customers=1, days_overdue=-20)
+    with write_tx(engine) as conn:
+        for created in (NOON - timedelta(hours=1), NOON - timedelta(minutes=1)):
+            conn.execute(
+                insert(Email.__table__).values(
+                    customer_id=cids[0],
+                    created_at=created,
+                    template="feedback-request",
+                    subject="How are we doing?",
+                    to_address="c0000@example.test",
+                    status="queued",
+                    message_id=f"<{created.minute}@example.test>",
+                    invoice_numbers=[],
+                )
+            )
+    send_due(workspace(engine), mailer_from_config(workspace(engine).config))
+    assert [e.status for e in emails(engine)] == ["in_doubt", "queued"]  # the recent one waits
+    assert "may or may not have been delivered" in (emails(engine)[0].error or "")
 
 
 def test_summary_mode_one_email_per_customer(engine: Engine, mail: SmtpTestServer) -> None:
