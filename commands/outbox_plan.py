@@ -8,10 +8,12 @@ failed for good) or waits for a retry.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -85,6 +87,20 @@ def stage_table(d: date, policy: ReminderPolicy) -> dict[int, Stage]:
     return table
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a plan of tens of thousands of small,
+    acyclic records is built (its repeated full scans cost more than the work)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_gc_paused()
 def find_due(
     conn: Connection,
     d: date,
@@ -135,27 +151,29 @@ def find_due(
         when = day
     rows = outbox_rows(conn, [i.id for i in candidates])
     items: dict[int, list[tuple[InvoiceInfo, Item]]] = defaultdict(list)
-    rules: dict[tuple[str, date], str] = {}
+    # per due date, once: (stage key, send on, offset, rule)
+    due_info = {
+        due: (stage.key, stage.send_on, stage.offset, describe_stage(stage, when))
+        for due, stage in by_due.items()
+        if stage is not None
+    }
     for i in candidates:
-        stage = by_due.get(i.due_on)
-        if stage is None:
+        at_due = due_info.get(i.due_on)
+        if at_due is None:
             continue
+        key, send_on, offset, rule = at_due
         mine = rows.get(i.id)
         if mine:
             done = done_offset(mine)
-            if done is not None and done >= stage.offset:
+            if done is not None and done >= offset:
                 continue
-        existing = mine.get(stage.key) if mine else None
-        if existing is not None:
-            if existing.status == "skipped":
-                continue
-            if existing.next_attempt_at is not None and existing.next_attempt_at > now_utc:
-                continue
-        rule_key = (stage.key, stage.send_on)
-        rule = rules.get(rule_key)
-        if rule is None:
-            rule = rules[rule_key] = describe_stage(stage, when)
-        items[i.customer_id].append((i, Item(i.id, i.number, stage.key, stage.send_on, rule)))
+            existing = mine.get(key)
+            if existing is not None:
+                if existing.status == "skipped":
+                    continue
+                if existing.next_attempt_at is not None and existing.next_attempt_at > now_utc:
+                    continue
+        items[i.customer_id].append((i, Item(i.id, i.number, key, send_on, rule)))
     if not items:
         return []
     who = people
