@@ -14,6 +14,7 @@ import functools
 import io
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
+from textual.worker import WorkerState
 
 from commands.backend import WorkspaceBackend
 from commands.config import Config
@@ -97,12 +99,31 @@ def make_app(db: Path, history: Path, **options: object) -> OpenInvoiceApp:
     return OpenInvoiceApp(WorkspaceBackend(ws, history_path=history), **options)  # type: ignore[arg-type]
 
 
+async def workers_idle(app: App[object], timeout: float = 30.0) -> None:
+    """Until no worker is pending or running (a cancelled one is fine: it was replaced)."""
+    deadline = time.monotonic() + timeout
+    while any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers still busy: {list(app.workers)}")
+        await asyncio.sleep(0.01)
+
+
 async def settle(app: App[object], pilot: Pilot[object], rounds: int = 4) -> None:
     """Let workers, timers (the detail's rest delay) and messages finish."""
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        await workers_idle(app)
         await pilot.pause(0.05)
-    await app.workers.wait_for_complete()
+    if isinstance(app, OpenInvoiceApp):
+        # the detail follows the cursor after a rest delay: on a busy machine
+        # that timer can fire after the rounds above
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            under = app.table.cursor_customer
+            if under is None or under.id == app.detail_id:
+                break
+            await pilot.pause(0.05)
+            await workers_idle(app)
+    await workers_idle(app)
     await pilot.pause()
 
 

@@ -16,6 +16,10 @@ can fix are raised as :class:`commands.errors.UserError` (with
 customers (``"customers"``, ``"late payers sorted by revenue"``,
 ``"find acme"``). The empty string means every (non-archived) customer:
 ``count("")`` is the *M* of the browser's "N of M customers" title.
+
+An implementation may also offer ``warm_up()`` (no arguments): the app
+calls it in a worker once the first screen is painted, to load what the
+first typed sentence will need (parser tables, verb modules).
 """
 
 from __future__ import annotations
