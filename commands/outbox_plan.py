@@ -36,6 +36,7 @@ from commands.outbox_state import (
     done_offset,
     in_ids,
 )
+from commands.reminder_overrides import customer_policies
 from commands.reminder_schedule import (
     ReminderPolicy,
     Stage,
@@ -118,6 +119,7 @@ def find_due(
     """
     by_due: dict[date, Stage | None]  # due date -> the stage due (invoices share few dates)
     people: dict[int, Any] = {}
+    own = customer_policies(conn, policy)  # customers with their own schedule
     if day is None or day == d:
         table = stage_table(d, policy)
         if not table:
@@ -127,6 +129,9 @@ def find_due(
         candidates = open_invoices(conn, d, due_from=lo, due_to=hi, people=people)
         by_due = {d - timedelta(days=k): stage for k, stage in table.items()}
         when = d
+        if own:
+            candidates = [i for i in candidates if i.customer_id not in own]
+            candidates += open_invoices(conn, d, customer_ids=list(own), people=people)
     else:
         days = {}
         for offset_stage in stages_for(day, policy):
@@ -135,8 +140,12 @@ def find_due(
         dues = sorted(set(days.values()))
         by_due = {due: upcoming(due, day, policy) for due in dues}
         candidates = [
-            i for i in open_invoices(conn, d, due_in=dues, people=people) if by_due.get(i.due_on)
+            i
+            for i in open_invoices(conn, d, due_in=dues, people=people)
+            if by_due.get(i.due_on) and i.customer_id not in own
         ]
+        if own:
+            candidates += open_invoices(conn, d, customer_ids=list(own), people=people)
         # pause is judged on the day itself
         paused = {
             r.id
@@ -158,7 +167,12 @@ def find_due(
         if stage is not None
     }
     for i in candidates:
-        at_due = due_info.get(i.due_on)
+        custom = own.get(i.customer_id)
+        at_due = (
+            due_info.get(i.due_on)
+            if custom is None
+            else _own_stage(custom, i.due_on, d, when, day is None or day == d)
+        )
         if at_due is None:
             continue
         key, send_on, offset, rule = at_due
@@ -177,16 +191,16 @@ def find_due(
     if not items:
         return []
     who = people
-    summary = policy.mode == "summary"
+    summaries = [cid for cid in items if own.get(cid, policy).mode == "summary"]
     listed: dict[int, list[InvoiceInfo]] = defaultdict(list)
-    if summary:
-        for i in open_invoices(conn, d, due_to=d - timedelta(days=1), customer_ids=list(items)):
+    if summaries:
+        for i in open_invoices(conn, d, due_to=d - timedelta(days=1), customer_ids=summaries):
             listed[i.customer_id].append(i)
     plans: list[Planned] = []
     templates: dict[str, str] = {}
     for cid in sorted(items):
         person = who[cid]
-        if summary:
+        if own.get(cid, policy).mode == "summary":
             claimed = [it for _, it in items[cid]]
             invoices = {i.id: i for i in listed[cid]}
             for info, _ in items[cid]:
@@ -217,6 +231,22 @@ def find_due(
                     )
                 )
     return plans
+
+
+def _own_stage(
+    custom: ReminderPolicy, due_on: date, d: date, when: date, now: bool
+) -> tuple[str, date, int, str] | None:
+    """(key, send on, offset, rule) of an invoice of a customer with their own schedule."""
+    if now:
+        stage = due_stage(due_on, d, custom)
+        if stage is None or stage.send_on < d - timedelta(days=CATCH_UP_DAYS):
+            return None
+    else:
+        stage = upcoming(due_on, when, custom)
+        if stage is None:
+            return None
+    rule = describe_stage(stage, when) + ", customer's own schedule"
+    return stage.key, stage.send_on, stage.offset, rule
 
 
 def plan_manual(
@@ -257,6 +287,7 @@ def plan_manual(
     for i in overdue:
         by_customer[i.customer_id].append(i)
     rows = outbox_rows(conn, [i.id for i in overdue])
+    own = customer_policies(conn, policy, customer_ids)
     names = _template_names()
     plans: list[Planned] = []
     for cid in sorted(by_customer):
@@ -272,7 +303,7 @@ def plan_manual(
             continue
         items: list[tuple[InvoiceInfo, Item]] = []
         for i in sorted(by_customer[cid], key=lambda x: (x.due_on, x.number)):
-            stage = due_stage(i.due_on, d, policy)
+            stage = due_stage(i.due_on, d, own.get(cid, policy))
             mine = rows.get(i.id, {})
             done = done_offset(mine)
             manual_key = f"manual-{d.isoformat()}"
@@ -291,7 +322,7 @@ def plan_manual(
                 key, template_key, stage_obj = stage.key, stage.key, stage
                 rule = describe_stage(stage, d) + ", sent by command"
             items.append((i, Item(i.id, i.number, key, stage_obj.send_on, rule)))
-            if policy.mode != "summary":
+            if own.get(cid, policy).mode != "summary":
                 plans.append(
                     Planned(
                         cid,
@@ -303,7 +334,7 @@ def plan_manual(
                         [i],
                     )
                 )
-        if policy.mode == "summary" and items:
+        if own.get(cid, policy).mode == "summary" and items:
             plans.append(
                 Planned(
                     cid,

@@ -124,3 +124,37 @@ def test_overdue_invoices(engine: Engine, mail: SmtpTestServer) -> None:
     one = run(workspace(engine), "overdue invoices of c0000")
     assert isinstance(one, TableResult) and len(one.rows) == 1
     assert emails(engine) == []
+
+
+def test_per_customer_schedule_and_mode_from_custom_fields(
+    engine: Engine, mail: SmtpTestServer
+) -> None:
+    """``reminder offsets`` / ``reminder mode`` custom fields override the defaults for one
+    customer; an invalid value is ignored (default schedule), never a failed pass."""
+    from commands.mailer import mailer_from_config
+    from commands.outbox import send_due
+
+    _, iids = seed(engine, customers=3, days_overdue=10)
+    ws = workspace(engine)
+    run(ws, 'set reminder offsets of c0000 to "0 10"', confirmed=True)
+    run(ws, "set reminder mode of c0001 to summary", confirmed=True)
+    run(ws, 'set reminder offsets of c0002 to "soon"', confirmed=True)
+    due = run(ws, "reminders due today")
+    assert isinstance(due, TableResult)
+    rules = {row[3]: (row[4], row[5], row[6]) for row in due.rows}
+    assert rules["C-1-0"][0] == "after-10" and "own schedule" in rules["C-1-0"][2]
+    assert rules["C-2-0"][:2] == ("after-7", "reminder-summary")
+    assert rules["C-3-0"][:2] == ("after-7", "reminder-overdue-7")
+    assert send_due(ws, mailer_from_config(ws.config)).sent == 3
+    messages = mail.wait_for(3)
+    assert set(received_keys(messages)) == {
+        (iids[0], "after-10"),
+        (iids[1], "after-7"),
+        (iids[2], "after-7"),
+    }
+    templates = {str(m.message["X-OpenInvoice-Template"]) for m in messages}
+    assert "reminder-summary" in templates
+    # the next day nothing is due for the customer with stages 0 and 10 only
+    tomorrow = run(ws, "reminders due tomorrow")
+    assert isinstance(tomorrow, TableResult)
+    assert all(row[3] != "C-1-0" for row in tomorrow.rows)
