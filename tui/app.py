@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -482,7 +484,7 @@ class OpenInvoiceApp(App[None]):
     @searching.setter
     def searching(self, on: bool) -> None:
         self._searching = on
-        if self.is_mounted:
+        with contextlib.suppress(NoMatches):  # (not composed yet)
             self.command_bar.suggesting = not on  # the list is the completion
 
     def on_command_bar_submitted(self, message: CommandBar.Submitted) -> None:
@@ -706,7 +708,7 @@ class OpenInvoiceApp(App[None]):
             "terms": prefs.get("payment terms") or prefs.get("terms"),
             "billing_frequency": prefs.get("billing frequency"),
             "preferred_payment_method": prefs.get("preferred payment method"),
-            "paused_until": paused.isoformat() if hasattr(paused, "isoformat") else paused,
+            "paused_until": paused.isoformat() if isinstance(paused, date) else paused,
         }
         initial = {k: (None if v is None else str(v)) for k, v in initial.items()}
 
