@@ -35,6 +35,7 @@ from commands.outbox_state import (
     Planned,
     done_offset,
     in_ids,
+    offset_of,
 )
 from commands.reminder_overrides import customer_policies
 from commands.reminder_schedule import (
@@ -197,7 +198,7 @@ def find_due(
         for i in open_invoices(conn, d, due_to=d - timedelta(days=1), customer_ids=summaries):
             listed[i.customer_id].append(i)
     plans: list[Planned] = []
-    templates: dict[str, str] = {}
+    templates: dict[tuple[str, int], str] = {}
     for cid in sorted(items):
         person = who[cid]
         if own.get(cid, policy).mode == "summary":
@@ -224,8 +225,7 @@ def find_due(
                         person.name,
                         person.email,
                         person.company,
-                        templates.get(it.stage)
-                        or templates.setdefault(it.stage, _stage_template(it.stage)),
+                        _cached_template(templates, it.stage, (when - info.due_on).days),
                         [it],
                         [info],
                     )
@@ -288,7 +288,6 @@ def plan_manual(
         by_customer[i.customer_id].append(i)
     rows = outbox_rows(conn, [i.id for i in overdue])
     own = customer_policies(conn, policy, customer_ids)
-    names = _template_names()
     plans: list[Planned] = []
     for cid in sorted(by_customer):
         person = people[cid]
@@ -329,7 +328,7 @@ def plan_manual(
                         person.name,
                         person.email,
                         person.company,
-                        template_for_stage(template_key, names=names),
+                        _stage_template(wording_stage(template_key, (d - i.due_on).days)),
                         [items[-1][1]],
                         [i],
                     )
@@ -347,6 +346,26 @@ def plan_manual(
                 )
             )
     return plans, dict(skipped)
+
+
+def wording_stage(stage_key: str, days_late: int) -> str:
+    """The stage whose template fits the invoice's situation on the sending day.
+
+    A stage sent late (catch-up, or by command) must not say "due today" of an
+    invoice that is already overdue: the template follows the days overdue
+    while the stage key, which decides exactly-once, stays the schedule's.
+    """
+    offset = offset_of(stage_key)
+    if offset is None or days_late <= offset:
+        return stage_key
+    return f"after-{days_late}" if days_late > 0 else "due"
+
+
+def _cached_template(cache: dict[tuple[str, int], str], stage_key: str, days_late: int) -> str:
+    found = cache.get((stage_key, days_late))
+    if found is None:
+        found = cache[(stage_key, days_late)] = _stage_template(wording_stage(stage_key, days_late))
+    return found
 
 
 def _stage_template(stage_key: str) -> str:

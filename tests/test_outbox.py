@@ -74,6 +74,28 @@ def test_schedule_catch_up_and_exactly_once(engine: Engine, mail: SmtpTestServer
     assert all(e.status == "sent" and e.message_id for e in emails(engine))
 
 
+def test_a_stage_caught_up_late_is_worded_for_the_days_overdue(
+    engine: Engine, mail: SmtpTestServer
+) -> None:
+    """6 days overdue at the first pass: the stage is still "due" (exactly-once key),
+    but the email says overdue, not "due today"; "before-3" on the due date says due today."""
+    _, iids = seed(engine, customers=2, days_overdue=[6, 0])
+    ws = workspace(engine, config={"reminders": {"offsets": "-3 7"}})
+    ws_default = workspace(engine)
+    assert send_due(ws_default, mailer_from_config(ws.config)).sent == 2
+    messages = {next(iter(received_keys([m]))): m.message for m in mail.wait_for(2)}
+    late = messages[(iids[0], "due")]
+    assert str(late["X-OpenInvoice-Template"]) == "reminder-overdue-7"
+    assert "is overdue" in str(late["Subject"])
+    assert "6 days overdue" in late.get_body(("plain",)).get_content()
+    assert str(messages[(iids[1], "due")]["Subject"]).endswith("is due today")
+    _, more = seed(engine, customers=1, days_overdue=0, prefix="B")
+    assert send_due(ws, mailer_from_config(ws.config)).sent == 1
+    caught_up = mail.wait_for(3)[-1].message
+    assert (more[0], "before-3") in received_keys([mail.messages[-1]])
+    assert str(caught_up["X-OpenInvoice-Template"]) == "reminder-due"
+
+
 def test_paid_between_claim_and_send_is_not_reminded(engine: Engine, mail: SmtpTestServer) -> None:
     _, iids = seed(engine, customers=3, days_overdue=7)
     ws = workspace(engine)
