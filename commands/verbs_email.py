@@ -141,6 +141,7 @@ def send_template(ws: Workspace, cmd: A.SendTemplate, call: Call) -> Result:
         return guard
     sent = failed = doubt = 0
     first_error: str | None = None
+    unreachable: str | None = None
     now = utc_naive(ws.now())
     with mailer.session() as session:
         for start in range(0, len(messages), CHUNK):
@@ -167,9 +168,15 @@ def send_template(ws: Workspace, cmd: A.SendTemplate, call: Call) -> Result:
                         ],
                     ).scalars()
                 ]
-            results = []
+            results: list[tuple[int, str, str | None]] = []
             for (_row, msg), eid in zip(part, email_ids, strict=True):
+                if unreachable is not None:  # do not knock on a dead server for each message
+                    failed += 1
+                    results.append((eid, "failed", f"not sent: {unreachable}"))
+                    continue
                 outcome = session.send(msg)
+                if outcome.connection_failed:
+                    unreachable = outcome.error or "the mail server is unreachable"
                 status = outcome.status.value
                 if outcome.status is SendStatus.SENT:
                     sent += 1

@@ -136,3 +136,17 @@ def test_maildir_outbox_without_smtp(
     assert send_due(ws, mailer_from_config(ws.config)).sent == 2
     assert len(list((tmp_path / "outbox" / "new").iterdir())) == 2
     assert [e.status for e in emails(engine)] == ["sent", "sent"]
+
+
+def test_send_template_with_the_server_down_fails_visibly_without_retrying_each(
+    engine: Engine, mail: SmtpTestServer
+) -> None:
+    seed(engine, customers=3, days_overdue=20)
+    mail.stop()
+    result = run(workspace(engine), "send feedback request to late payers", confirmed=True)
+    assert isinstance(result, MutationResult) and result.affected == 0
+    assert "3 failed" in result.message and "refused the connection" in result.message
+    history = emails(engine)
+    assert [e.status for e in history] == ["failed"] * 3
+    assert all("refused the connection" in (e.error or "") for e in history)
+    assert history[1].error.startswith("not sent: ")
