@@ -33,6 +33,27 @@ VERB_MODULES = (
     "commands.verbs_reports",
 )
 
+#: grammar class name -> the verb module that handles it, so a sentence imports
+#: only its own module (start-up of ``openinvoice run``); tests/test_commands.py
+#: checks this table against the registrations. Anything not listed (undo,
+#: help, explain: they reach into every module) loads them all.
+VERB_OF = {
+    **dict.fromkeys(("AddCustomer", "Archive", "ListCustomers", "SetField", "Unarchive"),
+                    "commands.verbs_customers"),
+    **dict.fromkeys(("EmailHistory", "SendTemplate"), "commands.verbs_email"),
+    **dict.fromkeys(("Export", "Import"), "commands.verbs_files"),
+    "OverdueInvoices": "commands.verbs_invoices",
+    **dict.fromkeys(("AddNote", "FollowUpsDue"), "commands.verbs_notes"),
+    **dict.fromkeys(("PauseReminders", "Remind", "RemindersDue", "ResumeReminders"),
+                    "commands.verbs_reminders"),
+    "Report": "commands.verbs_reports",
+    "DefineSegment": "commands.verbs_segments",
+    **dict.fromkeys(("LinkStripe", "PaymentMethods", "RemovePaymentMethod",
+                     "SetDefaultPaymentMethod"), "commands.verbs_stripe"),
+    **dict.fromkeys(("CreateTag", "DeleteTag", "RenameTag", "Tag", "Untag"),
+                    "commands.verbs_tags"),
+}  # fmt: skip
+
 F = TypeVar("F", bound=Callable[..., Result])
 
 
@@ -98,6 +119,18 @@ def load_verbs() -> None:
     _loaded = True
 
 
+def handler_for(command: Any) -> Callable[[Workspace, Any, Call], Result] | None:
+    """The handler of a parsed command, importing only its verb module if it can."""
+    cls = type(command)
+    if cls not in HANDLERS:
+        module = VERB_OF.get(cls.__name__)
+        if module is None:
+            load_verbs()
+        else:
+            importlib.import_module(module)
+    return HANDLERS.get(cls)
+
+
 def parse_sentence(sentence: str) -> Any:
     """Parse, turning the grammar's error into the user-facing one."""
     try:
@@ -121,9 +154,8 @@ def run(
     progress: Callable[[Progress], None] | None = None,
 ) -> Result:
     """Run one sentence. Raises UserError for anything the user can fix."""
-    load_verbs()
     command = parse_sentence(sentence)
-    handler = HANDLERS.get(type(command))
+    handler = handler_for(command)
     if handler is None:
         raise UserError(f"'{sentence}' is understood but not available in this version")
     call = Call(sentence, dry_run, confirmed, tuple(selection), progress)

@@ -20,11 +20,22 @@ def add(ws: Workspace, name: str, email: str, revenue_cents: int = 0, **extra: o
     with ws.write() as conn:
         cid = insert_customers(conn, [{"name": name, "email": email, **extra}], D)[0]
         if revenue_cents:
-            inv = insert_invoices(conn, [{
-                "customer_id": cid, "number": f"N-{cid}", "issued_on": D, "due_on": D,
-                "total_cents": revenue_cents, "currency": "USD"}])[0]
-            insert_payments(conn, [{"invoice_id": inv, "paid_on": D,
-                                    "amount_cents": revenue_cents}])
+            inv = insert_invoices(
+                conn,
+                [
+                    {
+                        "customer_id": cid,
+                        "number": f"N-{cid}",
+                        "issued_on": D,
+                        "due_on": D,
+                        "total_cents": revenue_cents,
+                        "currency": "USD",
+                    }
+                ],
+            )[0]
+            insert_payments(
+                conn, [{"invoice_id": inv, "paid_on": D, "amount_cents": revenue_cents}]
+            )
     return cid
 
 
@@ -35,9 +46,11 @@ def names(result: object) -> list[str]:
 
 def tag_count(ws: Workspace, tag: str) -> int:
     with ws.read() as conn:
-        return int(conn.execute(
-            select(func.count()).select_from(CustomerTag).join(Tag).where(Tag.name == tag)
-        ).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(CustomerTag).join(Tag).where(Tag.name == tag)
+            ).scalar_one()
+        )
 
 
 # ------------------------------------------------------------------ queries
@@ -52,8 +65,7 @@ def test_queries_on_both_databases(ws: Workspace) -> None:
     assert names(run(ws, "find muller")) == ["Jürgen Müller"]
     assert names(run(ws, "customers matching @example.com")) == ["Jürgen Müller"]
     assert names(run(ws, "top 2 customers by revenue")) == ["Acme GmbH", "Jürgen Müller"]
-    assert names(run(ws, "customers with revenue between 1,000 and $2,500.50")) == [
-        "Jürgen Müller"]
+    assert names(run(ws, "customers with revenue between 1,000 and $2,500.50")) == ["Jürgen Müller"]
     assert names(run(ws, "customers with revenue over 5k")) == ["Acme GmbH"]
     assert names(run(ws, "customers with revenue under 1k")) == ["Acme Ltd"]
     result = run(ws, "top 10 customers by revenue")
@@ -66,7 +78,8 @@ def test_queries_on_both_databases(ws: Workspace) -> None:
 def test_status_and_archived(demo_ws: Workspace) -> None:
     with demo_ws.read() as conn:
         archived = conn.execute(
-            select(func.count()).where(Customer.status == "archived")).scalar_one()
+            select(func.count()).where(Customer.status == "archived")
+        ).scalar_one()
         active = conn.execute(select(func.count()).where(Customer.status == "active")).scalar_one()
     assert archived > 0
     everyone = run(demo_ws, "customers")
@@ -89,9 +102,13 @@ def test_segment_counts_match_raw_sql(demo_ws: Workspace) -> None:
     }
     with demo_ws.read() as conn:
         for sentence, where in sql.items():
-            expected = conn.execute(text(
-                "SELECT count(*) FROM customer_figures f JOIN customers c ON c.id = f.customer_id"
-                f" WHERE f.as_of = :d AND c.status = 'active' AND {where}"), {"d": D}).scalar_one()
+            expected = conn.execute(
+                text(
+                    "SELECT count(*) FROM customer_figures f JOIN customers c ON c.id = f.customer_id"
+                    f" WHERE f.as_of = :d AND c.status = 'active' AND {where}"
+                ),
+                {"d": D},
+            ).scalar_one()
             result = run(demo_ws, sentence)
             assert isinstance(result, QueryResult)
             assert result.total == expected, sentence
@@ -115,12 +132,15 @@ def test_custom_fields_tags_and_dates(demo_ws: Workspace) -> None:
     gold = run(demo_ws, 'customers where plan = "Gold Plus" and seats >= 10')
     assert isinstance(gold, QueryResult)
     with demo_ws.read() as conn:
-        expected = conn.execute(text(
-            "SELECT count(*) FROM customers c WHERE c.status='active' AND EXISTS (SELECT 1 FROM "
-            "custom_field_values v JOIN custom_fields f ON f.id=v.field_id WHERE "
-            "v.customer_id=c.id AND f.name='plan' AND v.text_value='Gold Plus') AND EXISTS ("
-            "SELECT 1 FROM custom_field_values v JOIN custom_fields f ON f.id=v.field_id "
-            "WHERE v.customer_id=c.id AND f.name='seats' AND v.number_value >= 10)")).scalar_one()
+        expected = conn.execute(
+            text(
+                "SELECT count(*) FROM customers c WHERE c.status='active' AND EXISTS (SELECT 1 FROM "
+                "custom_field_values v JOIN custom_fields f ON f.id=v.field_id WHERE "
+                "v.customer_id=c.id AND f.name='plan' AND v.text_value='Gold Plus') AND EXISTS ("
+                "SELECT 1 FROM custom_field_values v JOIN custom_fields f ON f.id=v.field_id "
+                "WHERE v.customer_id=c.id AND f.name='seats' AND v.number_value >= 10)"
+            )
+        ).scalar_one()
     assert gold.total == expected > 0
     eu_vip = run(demo_ws, "customers tagged eu and not tagged churned")
     assert isinstance(eu_vip, QueryResult)
@@ -166,8 +186,12 @@ def test_untag_and_multiple_tags_undo_together(demo_ws: Workspace) -> None:
     assert tag_count(demo_ws, "vip") >= before_eu
     run(demo_ws, "undo")
     with demo_ws.read() as conn:
-        assert conn.execute(select(func.count()).select_from(Tag).where(
-            Tag.name.in_(["vip", "key-account"]))).scalar_one() == 2  # existed in the demo
+        assert (
+            conn.execute(
+                select(func.count()).select_from(Tag).where(Tag.name.in_(["vip", "key-account"]))
+            ).scalar_one()
+            == 2
+        )  # existed in the demo
     active_eu = run(demo_ws, "customers tagged eu")
     assert isinstance(active_eu, QueryResult) and 0 < active_eu.total < before_eu
     removed = run(demo_ws, "untag eu from customers", confirmed=True)
@@ -201,10 +225,13 @@ def test_references_and_ambiguity(ws: Workspace) -> None:
     run(ws, "note ops@acme.test: called about the renewal")
     run(ws, f"note #{a}: second")
     run(ws, 'note "acme gmbh": third, follow up on 2026-06-01')
-    run(ws, "customer note \"acme gmbh\": Net 30 per contract signed 2026-03-01")
+    run(ws, 'customer note "acme gmbh": Net 30 per contract signed 2026-03-01')
     with ws.read() as conn:
-        notes = conn.execute(select(Note.kind, Note.body, Note.follow_up_on).where(
-            Note.customer_id == a).order_by(Note.id)).all()
+        notes = conn.execute(
+            select(Note.kind, Note.body, Note.follow_up_on)
+            .where(Note.customer_id == a)
+            .order_by(Note.id)
+        ).all()
     assert [n.kind for n in notes] == ["internal", "internal", "internal", "customer"]
     assert notes[0].body == "called about the renewal"
     due = run(ws, "follow-ups due")
@@ -227,9 +254,12 @@ def test_add_and_edit_customers(ws: Workspace) -> None:
     run(ws, "set industry of acme to retail")
     with ws.read() as conn:
         row = conn.execute(select(Customer.__table__).where(Customer.name == "Acme GmbH")).one()
-        assert (row.email, row.payment_terms_days, row.billing_frequency,
-                row.preferred_payment_method) == ("billing@acme.test", 45, "quarterly",
-                                                  "bank transfer")
+        assert (
+            row.email,
+            row.payment_terms_days,
+            row.billing_frequency,
+            row.preferred_payment_method,
+        ) == ("billing@acme.test", 45, "quarterly", "bank transfer")
     assert names(run(ws, "customers where industry is retail")) == ["Acme GmbH"]
     run(ws, "undo")  # industry
     run(ws, "undo")  # preferred method
@@ -265,3 +295,30 @@ def test_undo_with_nothing_to_undo(ws: Workspace) -> None:
 def test_help(ws: Workspace) -> None:
     result = run(ws, "help tag")
     assert isinstance(result, MessageResult) and "tag late payers with at-risk" in result.text
+
+
+def test_verb_table_matches_the_registrations() -> None:
+    from commands import executor
+
+    executor.load_verbs()
+    registered = {cls.__name__: fn.__module__ for cls, fn in executor.HANDLERS.items()}
+    assert {k: v for k, v in registered.items() if k in executor.VERB_OF} == executor.VERB_OF
+    assert set(registered) - set(executor.VERB_OF) == {"Undo", "Help", "Explain"}
+
+
+def test_a_sentence_imports_only_its_own_verb_module(sqlite_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from commands import executor\n"
+        "from commands.workspace import Workspace\n"
+        f"ws = Workspace.open({sqlite_url!r}, '2026-06-30')\n"
+        "executor.run(ws, 'late payers')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('commands.verbs_')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['commands.verbs_customers']"
