@@ -36,10 +36,27 @@ def test_query_json_has_every_figure(demo_db: str) -> None:
     out = json.loads(oi("run", "top 5 customers by revenue", "--json", db=demo_db).stdout)
     assert out["total"] == 5 and len(out["customers"]) == 5
     first = out["customers"][0]
-    for key in ("id", "name", "email", "company", "status", "tags", "revenue", "invoiced",
-                "outstanding", "invoice_count", "average_invoice_value", "last_invoice_date",
-                "last_payment_date", "invoice_frequency_days", "average_days_to_pay",
-                "average_days_late", "on_time_rate", "segments", "at_risk_reasons"):
+    for key in (
+        "id",
+        "name",
+        "email",
+        "company",
+        "status",
+        "tags",
+        "revenue",
+        "invoiced",
+        "outstanding",
+        "invoice_count",
+        "average_invoice_value",
+        "last_invoice_date",
+        "last_payment_date",
+        "invoice_frequency_days",
+        "average_days_to_pay",
+        "average_days_late",
+        "on_time_rate",
+        "segments",
+        "at_risk_reasons",
+    ):
         assert key in first, key
     assert isinstance(first["revenue"], str) and "." in first["revenue"]  # decimal string
     revenues = [float(c["revenue"]) for c in out["customers"]]
@@ -64,14 +81,17 @@ def test_bulk_needs_yes_and_dry_run_changes_nothing(demo_db: str) -> None:
     asked = oi("run", "tag late payers with follow-up", "--json", db=demo_db, check=False)
     assert asked.returncode == 3
     n = json.loads(asked.stdout)["confirmation_needed"]["affected"]
-    dry = json.loads(oi("run", "tag late payers with follow-up", "--dry-run", "--json",
-                        db=demo_db).stdout)
+    dry = json.loads(
+        oi("run", "tag late payers with follow-up", "--dry-run", "--json", db=demo_db).stdout
+    )
     assert dry["dry_run"] and dry["affected"] == n
-    before = json.loads(oi("run", "customers tagged follow-up", "--json", db=demo_db,
-                           check=False).stdout)
+    before = json.loads(
+        oi("run", "customers tagged follow-up", "--json", db=demo_db, check=False).stdout
+    )
     assert "error" in before  # the tag does not exist yet
-    done = json.loads(oi("run", "tag late payers with follow-up", "--yes", "--json",
-                         db=demo_db).stdout)
+    done = json.loads(
+        oi("run", "tag late payers with follow-up", "--yes", "--json", db=demo_db).stdout
+    )
     assert done["action"] == "tag" and done["affected"] == n and done["audit_id"]
     tagged = json.loads(oi("run", "customers tagged follow-up", "--json", db=demo_db).stdout)
     assert tagged["total"] == n
@@ -110,6 +130,7 @@ def test_run_does_not_import_heavy_front_ends(demo_db: str) -> None:
         "if m in sys.modules]; print('HEAVY', heavy, file=sys.stderr)"
     )
     env = {**os.environ, "OPENINVOICE_DB": demo_db, "OPENINVOICE_AS_OF": D.isoformat()}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
     assert "HEAVY []" in proc.stderr, proc.stderr

@@ -104,7 +104,8 @@ def test_segment_counts_match_raw_sql(demo_ws: Workspace) -> None:
         for sentence, where in sql.items():
             expected = conn.execute(
                 text(
-                    "SELECT count(*) FROM customer_figures f JOIN customers c ON c.id = f.customer_id"
+                    "SELECT count(*) FROM customer_figures f "
+                    "JOIN customers c ON c.id = f.customer_id"
                     f" WHERE f.as_of = :d AND c.status = 'active' AND {where}"
                 ),
                 {"d": D},
@@ -134,7 +135,8 @@ def test_custom_fields_tags_and_dates(demo_ws: Workspace) -> None:
     with demo_ws.read() as conn:
         expected = conn.execute(
             text(
-                "SELECT count(*) FROM customers c WHERE c.status='active' AND EXISTS (SELECT 1 FROM "
+                "SELECT count(*) FROM customers c WHERE c.status='active' "
+                "AND EXISTS (SELECT 1 FROM "
                 "custom_field_values v JOIN custom_fields f ON f.id=v.field_id WHERE "
                 "v.customer_id=c.id AND f.name='plan' AND v.text_value='Gold Plus') AND EXISTS ("
                 "SELECT 1 FROM custom_field_values v JOIN custom_fields f ON f.id=v.field_id "

@@ -31,7 +31,6 @@ from commands.stripe_gateway import (
 )
 from tests.stripe_server import StripeEnv, add_test_card
 
-
 SECRET_KEY = "sk_test_SECRETdistinct9f8e7d"
 
 
