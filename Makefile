@@ -47,8 +47,16 @@ check: lint typecheck contracts test
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run_all
 
-screenshots: $(STAMP) $(DEMO_DB)
-	$(BIN)/python -m tests.bench.screenshots --db sqlite:///$(DEMO_DB) --out docs/screenshots
+# screenshots come from their own demo database at a fixed D, so they are reproducible
+SHOTS_DB := $(CURDIR)/bench-data/screenshots.sqlite3
+SHOTS_AS_OF := 2026-06-30
+
+$(SHOTS_DB): | $(STAMP)
+	mkdir -p $(dir $(SHOTS_DB))
+	$(BIN)/openinvoice --db sqlite:///$(SHOTS_DB) --as-of $(SHOTS_AS_OF) demo --customers $(DEMO_CUSTOMERS) --seed 42
+
+screenshots: $(STAMP) $(SHOTS_DB)
+	OPENINVOICE_AS_OF=$(SHOTS_AS_OF) $(BIN)/python -m tests.bench.screenshots --db sqlite:///$(SHOTS_DB) --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
