@@ -19,6 +19,7 @@ from commands.custom_values import custom_text
 from commands.fileformats import write_table
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS
 from commands.fileformats.writing import ColumnType
+from commands.gc_pause import gc_paused
 from commands.money import exponent
 from commands.results import Progress
 from commands.rows import PAYMENT_FLAGS, RISK_REASONS
@@ -73,6 +74,7 @@ def export_headers(custom_names: Sequence[str]) -> tuple[list[str], list[ColumnT
     return headers, types
 
 
+@gc_paused()
 def export_customers(
     ws: Workspace,
     conn: Connection,

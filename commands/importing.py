@@ -40,6 +40,7 @@ from commands.files_common import (
     resolve_path,
     summary,
 )
+from commands.gc_pause import gc_paused
 from commands.import_core import Importer
 from commands.import_customers import CustomerImporter
 from commands.import_ledger import InvoiceImporter, PaymentImporter
@@ -136,6 +137,7 @@ def _not_imported(mapping: Mapping) -> str:
     return f" (not imported: {', '.join(mapping.unknown_columns)})"
 
 
+@gc_paused()
 def import_file(
     ws: Workspace,
     kind: str,

@@ -8,12 +8,10 @@ failed for good) or waits for a retry.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,6 +24,7 @@ from commands.email_templates import (
     default_store,
     template_for_stage,
 )
+from commands.gc_pause import gc_paused
 from commands.outbox_queries import open_invoices, outbox_rows
 from commands.outbox_state import (
     CATCH_UP_DAYS,
@@ -89,20 +88,7 @@ def stage_table(d: date, policy: ReminderPolicy) -> dict[int, Stage]:
     return table
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a plan of tens of thousands of small,
-    acyclic records is built (its repeated full scans cost more than the work)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@_gc_paused()
+@gc_paused()
 def find_due(
     conn: Connection,
     d: date,
