@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from commands.outbox import find_due, policy_for
 from store.engine import read_tx
 from store.models import Email, Reminder
-from tests.test_reminders_support import MAIL_FROM, NOON, workspace
+from tests.reminders_support import MAIL_FROM, NOON, workspace
 
 REPO = Path(__file__).resolve().parents[1]
 #: the daemon's clock: Tuesday 2026-06-30 10:00, inside the default window

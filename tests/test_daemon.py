@@ -24,8 +24,8 @@ from jobs.daemon import Runner
 from store.engine import make_engine
 from tests.daemon_support import assert_exactly_once, due_keys, email_statuses, outbox_status, spawn
 from tests.pg_cluster import free_port
+from tests.reminders_support import emails, mail_env, received_keys, seed, workspace
 from tests.smtp_server import TEST_PASSWORD, SmtpTestServer
-from tests.test_reminders_support import emails, mail_env, received_keys, seed, workspace
 
 
 @pytest.fixture

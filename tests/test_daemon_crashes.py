@@ -28,8 +28,8 @@ from tests.daemon_support import (
     outbox_status,
     spawn,
 )
+from tests.reminders_support import MAIL_FROM, mail_env, received_keys, seed, workspace
 from tests.smtp_server import SmtpTestServer
-from tests.test_reminders_support import MAIL_FROM, mail_env, received_keys, seed, workspace
 
 KILL_RUNS = int(os.environ.get("OPENINVOICE_TEST_KILL_RUNS", "20"))
 

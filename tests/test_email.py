@@ -16,8 +16,8 @@ from commands.verbs_email import email_history, engagement
 from store.engine import read_tx, write_tx
 from store.models import Note
 from store.writes import insert_payments
+from tests.reminders_support import NOON, D, emails, mail_env, seed, workspace
 from tests.smtp_server import SmtpTestServer
-from tests.test_reminders_support import NOON, D, emails, mail_env, seed, workspace
 
 INTERNAL = "INTERNAL-SECRET: slow payer, do not extend credit"
 CUSTOMER_NOTE = "Contract 42: net 30, quote PO-7781"

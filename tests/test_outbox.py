@@ -19,8 +19,7 @@ from commands.outbox import Hooks, find_due, policy_for, send_due
 from store.engine import read_tx, write_tx
 from store.models import Customer, Email, Reminder
 from store.writes import insert_payments
-from tests.smtp_server import SmtpTestServer
-from tests.test_reminders_support import (
+from tests.reminders_support import (
     NOON,
     D,
     emails,
@@ -30,6 +29,7 @@ from tests.test_reminders_support import (
     seed,
     workspace,
 )
+from tests.smtp_server import SmtpTestServer
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from commands.executor import run
 from commands.results import ConfirmationNeeded, MessageResult, MutationResult, TableResult
 from store.engine import read_tx
 from store.models import Customer
+from tests.reminders_support import D, emails, mail_env, outbox, received_keys, seed, workspace
 from tests.smtp_server import SmtpTestServer
-from tests.test_reminders_support import D, emails, mail_env, outbox, received_keys, seed, workspace
 
 SATURDAY = datetime(2026, 7, 4, 20, 0)
 

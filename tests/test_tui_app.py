@@ -332,8 +332,15 @@ async def test_enter_opens_the_detail_with_real_data(demo_db: Path, tmp_path: Pa
         assert str(pane.border_title) == f"{name} (#{cid})"
         overview = text_of(pane.query_one("#overview-body", Static))
         assert "Revenue" in overview and "On-time rate" in overview
+        # (a tab gets its widgets when it is first shown)
+        pane.show_tab("invoices")
+        await pilot.pause()
         assert pane.query_one("#invoices-table", DataTable).row_count == invoices
+        pane.show_tab("payments")
+        await pilot.pause()
         assert pane.query_one("#payments-table", DataTable).row_count == payments
+        pane.show_tab("overview")
+        await pilot.pause()
         # the tab keys move through every tab
         seen = []
         for _ in range(7):

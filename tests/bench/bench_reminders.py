@@ -30,8 +30,8 @@ from commands.reminder_schedule import ReminderPolicy, stages_for
 from commands.workspace import Workspace
 from store.engine import make_engine, read_tx
 from tests.bench.common import AS_OF, HEADER, bench_db, row, timeit
+from tests.reminders_support import MAIL_FROM, NOON, seed, workspace
 from tests.smtp_server import SmtpTestServer
-from tests.test_reminders_support import MAIL_FROM, NOON, seed, workspace
 
 REMINDERS = 2000
 
