@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -23,14 +23,9 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, ProgressBar, TabbedContent, Tabs
+from textual.widgets import ProgressBar, TabbedContent, Tabs
 from textual.worker import get_current_worker
 
-from commands.detail import (
-    link_stripe_sentence,
-    remove_payment_method_sentence,
-    set_default_payment_method_sentence,
-)
 from commands.errors import UserError
 from commands.results import (
     ConfirmationNeeded,
@@ -42,16 +37,19 @@ from commands.results import (
 )
 from tui.backend import Backend, ImportPreview
 from tui.keymap import KeymapCommands, bindings_for, resolve_keymap
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.customer_form import CustomerFormScreen, CustomerFormValues
-from tui.screens.help import HelpScreen
-from tui.screens.import_mapping import ImportMappingScreen
-from tui.screens.note_form import NoteDraft, NoteFormScreen
-from tui.screens.preferences_form import PreferencesFormScreen, PreferencesValues
 from tui.widgets.command_bar import CommandBar
 from tui.widgets.customer_table import PAGE_SIZE, CustomerTable
 from tui.widgets.detail_pane import DetailPane
+from tui.widgets.footer import KeyFooter
 from tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from tui.screens.customer_form import CustomerFormValues
+    from tui.screens.note_form import NoteDraft
+    from tui.screens.preferences_form import PreferencesValues
+
+# The modal screens (and commands.detail) are imported when first opened: the
+# first screen needs none of them (the note form alone pulls in TextArea).
 
 DETAIL_DELAY = 0.12  # seconds the cursor must rest before the detail loads
 
@@ -115,6 +113,12 @@ def preferences_sentences(customer_id: int, form: PreferencesValues) -> list[str
 
 def payment_method_sentence(customer_id: int, action: str, pm_id: str) -> str:
     """The sentence the Payment methods tab runs (``commands.detail`` spells them)."""
+    from commands.detail import (
+        link_stripe_sentence,
+        remove_payment_method_sentence,
+        set_default_payment_method_sentence,
+    )
+
     if action == "link":
         return link_stripe_sentence(customer_id)
     if action == "default":
@@ -237,7 +241,7 @@ class OpenInvoiceApp(App[None]):
             id="command",
             threaded=self.threaded,
         )
-        yield Footer()
+        yield KeyFooter()
 
     def _first_window(self, query: str) -> tuple[int, Sequence[CustomerRow]]:
         """All customers (the M of "N of M") and the first page, before the screen exists."""
@@ -446,6 +450,8 @@ class OpenInvoiceApp(App[None]):
             self.detail_pane.show_payment_methods(message.result)
 
     def on_detail_pane_payment_method_chosen(self, message: DetailPane.PaymentMethodChosen) -> None:
+        from tui.screens.confirm import ConfirmScreen
+
         customer_id = self.detail_id
         if customer_id is None:
             return
@@ -581,6 +587,8 @@ class OpenInvoiceApp(App[None]):
             self.load_detail(self.detail_id)
 
     def _ask(self, sentence: str, confirmation: ConfirmationNeeded) -> None:
+        from tui.screens.confirm import ConfirmScreen
+
         if confirmation.action == "import":
             self._load_import_preview(sentence)
             return
@@ -604,6 +612,8 @@ class OpenInvoiceApp(App[None]):
         self.post_message(self.ImportPreviewLoaded(sentence, preview))
 
     def on_open_invoice_app_import_preview_loaded(self, message: ImportPreviewLoaded) -> None:
+        from tui.screens.import_mapping import ImportMappingScreen
+
         self.push_screen(
             ImportMappingScreen(message.preview), partial(self._answered, message.sentence)
         )
@@ -642,6 +652,8 @@ class OpenInvoiceApp(App[None]):
         return "global"
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self._focused_pane(), self.key_overrides))
 
     def action_undo(self) -> None:
@@ -670,6 +682,8 @@ class OpenInvoiceApp(App[None]):
         self.refresh_data()
 
     def action_add_customer(self) -> None:
+        from tui.screens.customer_form import CustomerFormScreen
+
         def done(form: CustomerFormValues | None) -> None:
             if form is not None:
                 self.submit(add_customer_sentence(form.values))
@@ -677,6 +691,8 @@ class OpenInvoiceApp(App[None]):
         self.push_screen(CustomerFormScreen(), done)
 
     def action_edit_customer(self) -> None:
+        from tui.screens.customer_form import CustomerFormScreen
+
         customer = self.table.cursor_customer
         if customer is None:
             self.bell()
@@ -697,6 +713,8 @@ class OpenInvoiceApp(App[None]):
         self.push_screen(CustomerFormScreen(initial, customer_id=customer.id), done)
 
     def action_edit_preferences(self) -> None:
+        from tui.screens.preferences_form import PreferencesFormScreen
+
         detail = self.detail_pane.detail
         customer = self.table.cursor_customer
         if detail is None or customer is None or detail.customer.id != customer.id:
@@ -723,6 +741,8 @@ class OpenInvoiceApp(App[None]):
         )
 
     def action_add_note(self) -> None:
+        from tui.screens.note_form import NoteFormScreen
+
         customer = self.table.cursor_customer
         if customer is None:
             self.bell()

@@ -26,8 +26,9 @@ from decimal import Decimal
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual import events, work
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -232,6 +233,8 @@ class CustomerTable(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, Sequence[CustomerRow]] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0
+        #: styles looked up during the repaint in progress (``render_lines``)
+        self._styles_now: dict[str, Style] | None = None
         self._last_reported: int | object | None = object()
         self.widths = column_widths(0)
         self.row_width = ROW_WIDTH
@@ -347,6 +350,23 @@ class CustomerTable(ScrollView, can_focus=True):
     def visible_rows(self) -> int:
         return max(self.scrollable_content_region.height - 1, 1)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles_now = {}  # one look-up of each style per repaint, not per line
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._styles_now = None
+
+    def _style(self, component: str = "") -> Style:
+        """The widget's style (``""``) or a component's, cached while a repaint lasts."""
+        cache = self._styles_now
+        if cache is not None and component in cache:
+            return cache[component]
+        style = self.get_component_rich_style(component) if component else self.rich_style
+        if cache is not None:
+            cache[component] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
@@ -358,8 +378,8 @@ class CustomerTable(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
 
     def _header_strip(self) -> Strip:
-        base = self.get_component_rich_style("customer-table--header")
-        sorted_style = self.get_component_rich_style("customer-table--header-sorted")
+        base = self._style("customer-table--header")
+        sorted_style = self._style("customer-table--header-sorted")
         segments = [Segment(" " * MARK_WIDTH, base)]
         for column, width in zip(COLUMNS, self.widths, strict=True):
             label = column.label
@@ -374,21 +394,21 @@ class CustomerTable(ScrollView, can_focus=True):
     def _row_strip(self, index: int) -> Strip:
         if index >= self.total:
             if index == 0 and self.total == 0 and self._fetch is not None:
-                style = self.get_component_rich_style("customer-table--empty")
+                style = self._style("customer-table--empty")
                 return Strip([Segment("  " + self.empty_message, style)])
             return Strip.blank(self.row_width)
         page, within = divmod(index, self.page_size)
         rows = self._ensure_page(page)
-        base = self.rich_style
+        base = self._style()
         if index == self.cursor_row:
-            base = base + self.get_component_rich_style("customer-table--cursor")
+            base = base + self._style("customer-table--cursor")
         if rows is None or within >= len(rows):
-            style = base + self.get_component_rich_style("customer-table--loading")
+            style = base + self._style("customer-table--loading")
             return Strip([Segment(fit("  …", self.row_width), style)], self.row_width)
         row = rows[within]
         segments: list[Segment] = []
         if row.id in self.selected:
-            mark_style = base + self.get_component_rich_style("customer-table--selected")
+            mark_style = base + self._style("customer-table--selected")
             segments.append(Segment("● ", mark_style))
             base = mark_style
         else:

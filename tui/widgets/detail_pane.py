@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable, Label, Sparkline, Static, TabbedContent, TabPane
 
 from commands.results import (
@@ -28,6 +30,8 @@ from commands.results import (
     TableResult,
 )
 from tui.keymap import bindings_for
+
+W = TypeVar("W", bound=Widget)
 
 FIGURE_LABELS = {
     "revenue": "Revenue",
@@ -41,6 +45,23 @@ FIGURE_LABELS = {
     "average_days_to_pay": "Average days to pay",
     "average_days_late": "Average days late",
     "on_time_rate": "On-time rate",
+}
+
+#: columns of the tabs that are a table of rows
+TABLE_COLUMNS = {
+    "invoices": (
+        "Number",
+        "Issued",
+        "Due",
+        "Total",
+        "Paid",
+        "Balance",
+        "State",
+        "Overdue",
+        "Paid on",
+    ),
+    "payments": ("Date", "Invoice", "Amount", "Method"),
+    "emails": ("Sent", "Template", "Subject", "Status", "Invoices", "Error"),
 }
 
 TABS = (
@@ -213,43 +234,90 @@ class DetailPane(Vertical):
         self.border_title = "Detail"
         #: rows of the Payment methods tab: (pm id, one-line description)
         self.payment_methods: list[tuple[str, str]] = []
+        #: tabs whose widgets exist (the others are built when first shown)
+        self._built: set[str] = set()
+        #: the widgets with an id of the built tabs
+        self._parts: dict[str, Widget] = {}
 
     def compose(self) -> ComposeResult:
+        # Only the Overview is built at start; the other tabs get their widgets
+        # the first time they are shown (``_build_tab``): the first screen has
+        # a third of the widgets to style and lay out.
         with TabbedContent(id="detail-tabs"):
-            with TabPane("Overview", id="overview"), VerticalScroll():
-                yield Static("No customer selected.", id="overview-body")
-                yield Label("Revenue by month", classes="caption")
-                yield Sparkline([], id="revenue-sparkline")
-                yield Static("", id="revenue-months", classes="caption")
-            with TabPane("Invoices", id="invoices"):
-                yield DataTable(id="invoices-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Payments", id="payments"):
-                yield DataTable(id="payments-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Emails", id="emails"), VerticalScroll():
-                yield Label("Engagement", classes="caption")
-                yield Static("", id="engagement")
-                yield Label("History", classes="caption")
-                yield DataTable(id="emails-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Notes", id="notes"), VerticalScroll():
-                yield Static("No notes.", id="notes-body")
-            with TabPane(dict(TABS)["payment-methods"], id="payment-methods"), VerticalScroll():
-                yield Static("Payment methods load when this tab is opened.", id="pm-body")
-                yield DataTable(id="pm-table", cursor_type="row", zebra_stripes=True)
-                yield Label(PM_HINT, id="pm-hint", classes="caption")
-            with TabPane(dict(TABS)["preferences"], id="preferences"), VerticalScroll():
-                yield Static("", id="preferences-body")
-                yield Label(PREFS_HINT, classes="caption")
+            for tab_id, label in TABS:
+                with TabPane(label, id=tab_id):
+                    if tab_id == "overview":
+                        yield from self._tab_widgets(tab_id)
+        self._built.add("overview")
 
-    def on_mount(self) -> None:
-        self.query_one("#invoices-table", DataTable).add_columns(
-            "Number", "Issued", "Due", "Total", "Paid", "Balance", "State", "Overdue", "Paid on"
-        )
-        self.query_one("#payments-table", DataTable).add_columns(
-            "Date", "Invoice", "Amount", "Method"
-        )
-        self.query_one("#emails-table", DataTable).add_columns(
-            "Sent", "Template", "Subject", "Status", "Invoices", "Error"
-        )
+    def _tab_widgets(self, tab_id: str) -> list[Widget]:
+        """The widgets of one tab (empty: no customer shown yet), kept in ``_parts``."""
+        part = self._part_made
+        if tab_id == "overview":
+            return [
+                VerticalScroll(
+                    part(Static("No customer selected.", id="overview-body")),
+                    Label("Revenue by month", classes="caption"),
+                    part(Sparkline([], id="revenue-sparkline")),
+                    part(Static("", id="revenue-months", classes="caption")),
+                )
+            ]
+        if tab_id in TABLE_COLUMNS:
+            table: DataTable[Any] = part(
+                DataTable(id=f"{tab_id}-table", cursor_type="row", zebra_stripes=True)
+            )
+            table.add_columns(*TABLE_COLUMNS[tab_id])
+            if tab_id != "emails":
+                return [table]
+            return [
+                VerticalScroll(
+                    Label("Engagement", classes="caption"),
+                    part(Static("", id="engagement")),
+                    Label("History", classes="caption"),
+                    table,
+                )
+            ]
+        if tab_id == "notes":
+            return [VerticalScroll(part(Static("No notes.", id="notes-body")))]
+        if tab_id == "payment-methods":
+            return [
+                VerticalScroll(
+                    part(Static("Payment methods load when this tab is opened.", id="pm-body")),
+                    part(DataTable(id="pm-table", cursor_type="row", zebra_stripes=True)),
+                    part(Label(PM_HINT, id="pm-hint", classes="caption")),
+                )
+            ]
+        return [
+            VerticalScroll(
+                part(Static("", id="preferences-body")),
+                Label(PREFS_HINT, classes="caption"),
+            )
+        ]
+
+    def _part_made(self, widget: W) -> W:
+        assert widget.id is not None
+        self._parts[widget.id] = widget
+        return widget
+
+    def _part(self, widget_id: str, kind: type[W]) -> W:
+        """A widget of a built tab (found before it is mounted, unlike ``query_one``)."""
+        widget = self._parts[widget_id]
+        assert isinstance(widget, kind)
+        return widget
+
+    def _build_tab(self, tab_id: str) -> bool:
+        """Give a tab its widgets (once), filled with the customer shown; True if new."""
+        if tab_id in self._built or tab_id not in dict(TABS):
+            return False
+        self._built.add(tab_id)
+        self.query_one(f"TabPane#{tab_id}", TabPane).mount_all(self._tab_widgets(tab_id))
+        self._fill(tab_id, self.detail)
+        return True
+
+    @on(TabbedContent.TabActivated, "#detail-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:
+            self._build_tab(event.pane.id)  # before the app hears of it (it may fill it)
 
     # -- showing -------------------------------------------------------------
 
@@ -258,32 +326,58 @@ class DetailPane(Vertical):
         return self.query_one(TabbedContent).active
 
     def show_tab(self, tab_id: str) -> None:
+        self._build_tab(tab_id)
         self.query_one(TabbedContent).active = tab_id
 
     def show(self, detail: CustomerDetail | None) -> None:
         self.detail = detail
         if detail is None:
             self.border_title = "Detail"
-            self.query_one("#overview-body", Static).update("No customer selected.")
-            self.query_one("#revenue-sparkline", Sparkline).data = []
-            self.query_one("#revenue-months", Static).update("")
-            for table_id in ("#invoices-table", "#payments-table", "#emails-table"):
-                self.query_one(table_id, DataTable).clear()
-            self.query_one("#engagement", Static).update("")
-            self.query_one("#notes-body", Static).update("No notes.")
-            self.query_one("#preferences-body", Static).update("")
-            return
-        c = detail.customer
-        self.border_title = f"{c.name} (#{c.id})"
-        self.query_one("#overview-body", Static).update(overview_renderable(detail))
-        months = detail.monthly_revenue
-        self.query_one("#revenue-sparkline", Sparkline).data = [float(v) for _, v in months]
-        caption = f"{months[0][0]} … {months[-1][0]}" if months else "no payments yet"
-        self.query_one("#revenue-months", Static).update(caption)
+        else:
+            c = detail.customer
+            self.border_title = f"{c.name} (#{c.id})"
+        for tab_id, _ in TABS:
+            if tab_id in self._built:
+                self._fill(tab_id, detail)
 
-        invoices = self.query_one("#invoices-table", DataTable)
+    def _fill(self, tab_id: str, detail: CustomerDetail | None) -> None:
+        """Put ``detail`` in one built tab (``None``: empty it)."""
+        if tab_id == "overview":
+            self._fill_overview(detail)
+        elif tab_id == "invoices":
+            self._fill_invoices(detail)
+        elif tab_id == "payments":
+            self._fill_payments(detail)
+        elif tab_id == "emails":
+            self._fill_emails(detail)
+        elif tab_id == "notes":
+            notes = self._part("notes-body", Static)
+            if detail is None:
+                notes.update("No notes.")
+            elif detail.notes:
+                notes.update(Group(*(note_renderable(n) for n in detail.notes)))
+            else:
+                notes.update(Text("No notes.", style="dim"))
+        elif tab_id == "preferences":
+            body = self._part("preferences-body", Static)
+            body.update("" if detail is None else preferences_renderable(detail))
+
+    def _fill_overview(self, detail: CustomerDetail | None) -> None:
+        if detail is None:
+            self._part("overview-body", Static).update("No customer selected.")
+            self._part("revenue-sparkline", Sparkline).data = []
+            self._part("revenue-months", Static).update("")
+            return
+        self._part("overview-body", Static).update(overview_renderable(detail))
+        months = detail.monthly_revenue
+        self._part("revenue-sparkline", Sparkline).data = [float(v) for _, v in months]
+        caption = f"{months[0][0]} … {months[-1][0]}" if months else "no payments yet"
+        self._part("revenue-months", Static).update(caption)
+
+    def _fill_invoices(self, detail: CustomerDetail | None) -> None:
+        invoices = self._part("invoices-table", DataTable)
         invoices.clear()
-        for inv in detail.invoices:
+        for inv in detail.invoices if detail is not None else ():
             state = Text(inv.state, style="red" if inv.days_overdue else "")
             invoices.add_row(
                 inv.number,
@@ -296,15 +390,24 @@ class DetailPane(Vertical):
                 f"{inv.days_overdue} d" if inv.days_overdue else "",
                 fmt(inv.paid_on) if inv.paid_on else "",
             )
-        payments = self.query_one("#payments-table", DataTable)
+
+    def _fill_payments(self, detail: CustomerDetail | None) -> None:
+        payments = self._part("payments-table", DataTable)
         payments.clear()
-        for pay in detail.payments:
+        for pay in detail.payments if detail is not None else ():
             payments.add_row(
                 fmt(pay.paid_on),
                 pay.invoice_number,
                 Text(fmt(pay.amount), justify="right"),
                 pay.method or "",
             )
+
+    def _fill_emails(self, detail: CustomerDetail | None) -> None:
+        emails = self._part("emails-table", DataTable)
+        emails.clear()
+        if detail is None:
+            self._part("engagement", Static).update("")
+            return
         engagement = detail.engagement
         eng_text = (
             _pairs_table(
@@ -313,9 +416,7 @@ class DetailPane(Vertical):
             if engagement
             else Text("No engagement recorded.", style="dim")
         )
-        self.query_one("#engagement", Static).update(eng_text)
-        emails = self.query_one("#emails-table", DataTable)
-        emails.clear()
+        self._part("engagement", Static).update(eng_text)
         for email in detail.emails:
             emails.add_row(
                 fmt(email.created_at),
@@ -325,18 +426,13 @@ class DetailPane(Vertical):
                 ", ".join(email.invoices),
                 email.error or "",
             )
-        notes = self.query_one("#notes-body", Static)
-        if detail.notes:
-            notes.update(Group(*(note_renderable(n) for n in detail.notes)))
-        else:
-            notes.update(Text("No notes.", style="dim"))
-        self.query_one("#preferences-body", Static).update(preferences_renderable(detail))
 
     def show_payment_methods(self, result: Any) -> None:
         """A ``TableResult`` of methods, or a message (e.g. "configure a Stripe key")."""
-        body = self.query_one("#pm-body", Static)
-        table = self.query_one("#pm-table", DataTable)
-        hint = self.query_one("#pm-hint", Label)
+        self._build_tab("payment-methods")
+        body = self._part("pm-body", Static)
+        table = self._part("pm-table", DataTable)
+        hint = self._part("pm-hint", Label)
         table.clear(columns=True)
         self.payment_methods = []
         has_rows = isinstance(result, TableResult) and bool(result.rows)
@@ -365,7 +461,7 @@ class DetailPane(Vertical):
     def _chosen_method(self) -> tuple[str, str] | None:
         if self.active_tab != "payment-methods" or not self.payment_methods:
             return None
-        row = self.query_one("#pm-table", DataTable).cursor_row
+        row = self._part("pm-table", DataTable).cursor_row
         if not 0 <= row < len(self.payment_methods):
             return None
         return self.payment_methods[row]
