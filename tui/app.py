@@ -240,7 +240,7 @@ class OpenInvoiceApp(App[None]):
                 yield CustomerTable(id="customers", threaded=self.threaded)
             yield DetailPane(id="detail")
         yield Transcript(id="transcript")
-        yield ProgressBar(id="progress", show_eta=False)
+        # (the progress bar, hidden until long work runs, is mounted by the first report)
         yield CommandBar(
             self.backend.complete,
             self.backend.history_path,
@@ -571,7 +571,11 @@ class OpenInvoiceApp(App[None]):
         self.post_message(self.ProgressReported(progress))  # post_message is thread-safe
 
     def on_open_invoice_app_progress_reported(self, message: ProgressReported) -> None:
-        bar = self.query_one("#progress", ProgressBar)
+        try:
+            bar = self.query_one("#progress", ProgressBar)
+        except NoMatches:  # the first command: the bar goes above the command bar
+            bar = ProgressBar(id="progress", show_eta=False)
+            self.mount(bar, before=self.command_bar)
         progress = message.progress
         if progress is None:
             bar.remove_class("-busy")

@@ -169,11 +169,10 @@ class CommandBar(Vertical):
         #: off during a live search: the list itself is the answer, and a
         #: dropdown opening and closing on every key would re-lay out the screen
         self.suggesting = True
+        self._dropdown: OptionList | None = None
 
     def compose(self) -> ComposeResult:
-        dropdown = OptionList(id="completions")
-        dropdown.can_focus = False
-        yield dropdown
+        # (the completion dropdown is mounted when first needed: ``dropdown``)
         yield Input(
             placeholder="Type a command — e.g. late payers sorted by revenue",
             id="input",
@@ -186,7 +185,12 @@ class CommandBar(Vertical):
 
     @property
     def dropdown(self) -> OptionList:
-        return self.query_one("#completions", OptionList)
+        """The completion dropdown above the input (made on first use)."""
+        if self._dropdown is None:
+            self._dropdown = OptionList(id="completions")
+            self._dropdown.can_focus = False
+            self.mount(self._dropdown, before=self.input)
+        return self._dropdown
 
     @property
     def value(self) -> str:
@@ -213,7 +217,8 @@ class CommandBar(Vertical):
 
     def close_completions(self) -> None:
         self.completions = []
-        self.dropdown.clear_options()
+        if self._dropdown is not None:
+            self._dropdown.clear_options()
         self.remove_class("-completing")
 
     def show_completions(self, value: str, completions: Sequence[Completion]) -> None:
