@@ -159,6 +159,7 @@ def _bulk_tag(path: Path) -> None:
         ws.engine.dispose()
 
         raw = sqlite3.connect(str(copy), isolation_level=None)
+        raw.execute("PRAGMA synchronous=NORMAL")  # as the app does (WAL: no fsync per commit)
         raw.execute("INSERT INTO tags (name, created_at) VALUES ('bench', '2026-06-30 09:00:00')")
         tag_id = raw.execute("SELECT id FROM tags WHERE name = 'bench'").fetchone()[0]
         insert = (
