@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +57,18 @@ def run_one(name: str) -> tuple[str, float, int]:
     return out, seconds, proc.returncode
 
 
+def merge(old: str, new: str, names: list[str]) -> str:
+    """``old`` with the sections of ``names`` replaced by those in ``new``."""
+    for name in names:
+        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+        fresh = pattern.search(new)
+        if fresh and pattern.search(old):
+            old = pattern.sub(lambda _m, f=fresh: f.group(0), old)
+        elif fresh:
+            old += "\n" + fresh.group(0) + "\n"
+    return old
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--only", nargs="*", default=None, help="module names, e.g. store tui")
@@ -80,10 +93,21 @@ def main() -> int:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         out, seconds, code = run_one(name)
         failures += bool(code)
-        parts += [out or f"## {title}\n\n(no output)", "", f"_({seconds:.0f} s)_", ""]
+        parts += [
+            f"<!-- bench:{name} -->",
+            out or f"## {title}\n\n(no output)",
+            "",
+            f"_({seconds:.0f} s, {datetime.now():%Y-%m-%d %H:%M})_",
+            f"<!-- /bench:{name} -->",
+            "",
+        ]
         print(out, flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(parts), encoding="utf-8")
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(parts)
+    if args.only and out_path.exists():  # refresh just those sections of the last full run
+        text = merge(out_path.read_text(encoding="utf-8"), text, [m for m, _ in chosen])
+    out_path.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 1 if failures else 0
 
