@@ -10,6 +10,7 @@ the installed script is missing.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sqlite3
@@ -140,9 +141,12 @@ def test_the_installed_app_in_tmux(tmp_path: Path, terminal: Terminal) -> None:
     terminal.keys("C-u")  # clear the prefill
     terminal.type("late payers sorted by revenue desc")
     terminal.keys("Enter")
-    screen = terminal.wait_for(lambda s: "— late payers sorted by revenue desc" in s)
-    title = next(line for line in screen.splitlines() if "— late payers" in line)
-    shown = int(title.split(" of ")[0].split()[-1].replace(",", ""))
+    # the list's title, once the exact count is in ("200+ of ..." until then)
+    title = re.compile(rf"(\d[\d,]*) of {everyone:,} customers — late payers sorted by revenue")
+    screen = terminal.wait_for(lambda s: title.search(s) is not None)
+    match = title.search(screen)
+    assert match is not None
+    shown = int(match.group(1).replace(",", ""))
     assert 0 < shown < everyone
     assert "› late payers sorted by revenue desc" in screen  # the transcript
     assert f"{shown:,} customers" in screen
