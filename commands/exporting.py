@@ -26,10 +26,8 @@ from commands.rows import PAYMENT_FLAGS, RISK_REASONS
 from commands.workspace import Workspace
 from store import bulk
 from store import query as q
-from store.models import CustomerTag, CustomField, CustomFieldValue, Tag
+from store.models import CustomField, CustomFieldValue
 
-tags_t: Any = Tag.__table__
-ct: Any = CustomerTag.__table__
 cf: Any = CustomField.__table__
 cfv: Any = CustomFieldValue.__table__
 
@@ -90,15 +88,7 @@ def export_customers(
 
     def tags_of(ids: list[int]) -> dict[int, str]:
         """customer id -> ``a;b`` (tag names in order) for one chunk of rows."""
-        out: dict[int, list[str]] = {}
-        for cid, name in conn.execute(
-            select(ct.c.customer_id, tags_t.c.name)
-            .join(tags_t, tags_t.c.id == ct.c.tag_id)
-            .where(ct.c.customer_id.in_(ids))
-            .order_by(tags_t.c.name)
-        ):
-            out.setdefault(cid, []).append(name)
-        return {cid: ";".join(names) for cid, names in out.items()}
+        return {cid: ";".join(names) for cid, names in q.tags_for(conn, ids).items() if names}
 
     def custom_of(ids: list[int]) -> dict[int, dict[str, str | None]]:
         out: dict[int, dict[str, str | None]] = {}
