@@ -1,34 +1,23 @@
-"""The ``openinvoice`` command line.
+"""The ``openinvoice`` command line (click).
 
 ``openinvoice`` alone opens the full-screen app; ``openinvoice run "..."``
 runs the same sentences headless. Front ends (the TUI, the daemon) are
 found through the ``openinvoice.frontends`` entry points, so this package
-never imports them.
+never imports them. Only click is imported at start-up: the store, the
+grammar and rich load when a command needs them, so ``run`` starts fast.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from commands import cli_files
 from commands.errors import UserError
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=False,
-    help="OpenInvoice Customers: customer management for power users.",
-    pretty_exceptions_enable=False,
-)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.command("import")(cli_files.import_cmd)
-app.command("export")(cli_files.export_cmd)
 
 
 class State:
@@ -47,6 +36,8 @@ def workspace() -> Any:
 
 def frontend(name: str) -> Any:
     """A front end registered under the ``openinvoice.frontends`` entry points."""
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group="openinvoice.frontends"):
         if ep.name == name:
             return ep.load()
@@ -54,35 +45,35 @@ def frontend(name: str) -> Any:
 
 
 def fail(exc: UserError, as_json: bool) -> None:
+    """Report a user error (JSON on stdout or text on stderr) and exit with status 2."""
     if as_json:
-        typer.echo(json.dumps({"error": exc.as_dict()}))
+        click.echo(json.dumps({"error": exc.as_dict()}))
     else:
         if exc.detail:
-            typer.echo(exc.detail, err=True)
-        typer.echo(f"error: {exc.message}", err=True)
+            click.echo(exc.detail, err=True)
+        click.echo(f"error: {exc.message}", err=True)
         if exc.suggestions:
-            typer.echo("did you mean: " + ", ".join(exc.suggestions), err=True)
-    raise typer.Exit(2)
+            click.echo("did you mean: " + ", ".join(exc.suggestions), err=True)
+    sys.exit(2)
 
 
-@app.callback(invoke_without_command=True)
-def main_callback(
-    ctx: typer.Context,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL or SQLite file (default: OPENINVOICE_DB or the user data dir)",
-        ),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Reference date D: YYYY-MM-DD or YYYY-MM-DDTHH:MM (env OPENINVOICE_AS_OF)",
-        ),
-    ] = None,
-) -> None:
+@click.group(
+    invoke_without_command=True,
+    help="OpenInvoice Customers: customer management for power users.",
+)
+@click.option(
+    "--db",
+    default=None,
+    help="Database URL or SQLite file (default: OPENINVOICE_DB or the user data dir)",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Reference date D: YYYY-MM-DD or YYYY-MM-DDTHH:MM (env OPENINVOICE_AS_OF)",
+)
+@click.pass_context
+def app(ctx: click.Context, db: str | None, as_of: str | None) -> None:
     """Open the full-screen app when no command is given."""
     state.db, state.as_of = db, as_of
     if ctx.invoked_subcommand is None:
@@ -96,16 +87,20 @@ def main_callback(
             fail(exc, False)
 
 
+app.add_command(cli_files.import_cmd, "import")
+app.add_command(cli_files.export_cmd, "export")
+
+
 @app.command()
-def run(
-    sentence: Annotated[
-        str, typer.Argument(help='A sentence, e.g. "tag late payers with at-risk"')
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm bulk changes")] = False,
-) -> None:
-    """Run one sentence of the command language."""
+@click.argument("sentence")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+@click.option("--dry-run", is_flag=True, help="Only show what would change")
+@click.option("--yes", "-y", is_flag=True, help="Confirm bulk changes")
+def run(sentence: str, as_json: bool, dry_run: bool, yes: bool) -> None:
+    """Run one sentence of the command language.
+
+    SENTENCE is what the command bar takes, e.g. "tag late payers with at-risk".
+    """
     from commands.executor import run as execute
     from commands.render import render_text, result_json
     from commands.results import ConfirmationNeeded
@@ -117,18 +112,19 @@ def run(
         fail(exc, as_json)
         return
     if as_json:
-        typer.echo(json.dumps(result_json(result)))
+        click.echo(json.dumps(result_json(result)))
     else:
         from rich.console import Console
 
         # a pipe gets the whole table rather than 80 squeezed columns
         render_text(result, Console() if sys.stdout.isatty() else Console(width=200))
     if isinstance(result, ConfirmationNeeded):
-        raise typer.Exit(3)
+        sys.exit(3)
 
 
 @app.command()
-def parse(sentence: Annotated[str, typer.Argument()]) -> None:
+@click.argument("sentence")
+def parse(sentence: str) -> None:
     """Print the typed command object of a sentence as JSON (no database)."""
     from grammar.parser import ParseError
     from grammar.parser import parse as parse_sentence
@@ -137,26 +133,16 @@ def parse(sentence: Annotated[str, typer.Argument()]) -> None:
     try:
         command = parse_sentence(sentence)
     except ParseError as exc:
-        typer.echo(
-            json.dumps(
-                {
-                    "error": {
-                        "message": exc.message,
-                        "position": exc.position,
-                        "suggestions": exc.suggestions,
-                    }
-                }
-            )
-        )
-        raise typer.Exit(2) from None
-    typer.echo(json.dumps(to_dict(command), indent=2))
+        error = {"message": exc.message, "position": exc.position, "suggestions": exc.suggestions}
+        click.echo(json.dumps({"error": error}))
+        sys.exit(2)
+    click.echo(json.dumps(to_dict(command), indent=2))
 
 
 @app.command()
-def demo(
-    customers: Annotated[int, typer.Option(help="How many customers")] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
-) -> None:
+@click.option("--customers", default=2000, show_default=True, help="How many customers")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data)")
+def demo(customers: int, seed: int) -> None:
     """Fill an empty database with realistic demo data."""
     from store.demo import generate
 
@@ -167,15 +153,20 @@ def demo(
             customers=customers,
             seed=seed,
             as_of=ws.today,
-            progress=lambda m: typer.echo(m, err=True),
+            progress=lambda m: click.echo(m, err=True),
         )
     except ValueError as exc:
         fail(UserError(str(exc)), False)
         return
-    typer.echo(
+    click.echo(
         f"{stats.customers:,} customers, {stats.invoices:,} invoices, "
         f"{stats.payments:,} payments in {stats.seconds:.1f}s"
     )
+
+
+@app.group("db")
+def db_app() -> None:
+    """Database maintenance."""
 
 
 @db_app.command("upgrade")
@@ -186,24 +177,24 @@ def db_upgrade() -> None:
 
     engine = make_engine(state.db, migrate=False)
     upgrade(engine)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    click.echo(f"database at revision {current_revision(engine)}")
 
 
 @db_app.command("backup")
-def db_backup(path: Annotated[Path, typer.Argument(help="Where to write the copy")]) -> None:
-    """Make a consistent copy of the database (safe while others use it)."""
+@click.argument("path", type=click.Path(path_type=Path))
+def db_backup(path: Path) -> None:
+    """Make a consistent copy of the database to PATH (safe while others use it)."""
     from store.engine import backup
 
     ws = workspace()
     dest = backup(ws.engine, path)
-    typer.echo(f"backed up to {dest}")
+    click.echo(f"backed up to {dest}")
 
 
 @app.command()
-def daemon(
-    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit")] = False,
-    interval: Annotated[int, typer.Option(help="Seconds between runs")] = 60,
-) -> None:
+@click.option("--once", is_flag=True, help="Send what is due now, then exit")
+@click.option("--interval", default=60, show_default=True, help="Seconds between runs")
+def daemon(once: bool, interval: int) -> None:
     """Send due payment reminders on a schedule (APScheduler), unattended."""
     try:
         frontend("daemon")(state.db, state.as_of, once=once, interval=interval)

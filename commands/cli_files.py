@@ -1,6 +1,6 @@
 """``openinvoice import`` and ``openinvoice export``, with a rich progress bar.
 
-:mod:`commands.cli` registers these commands on its app. Only typer is imported
+:mod:`commands.cli` registers these commands on its group. Only click is imported
 here at module level: rich, openpyxl and the store load when a command runs, so
 ``openinvoice run`` starts as fast as before.
 """
@@ -12,9 +12,9 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from commands.errors import UserError
 
@@ -57,28 +57,40 @@ def _render(result: Any, as_json: bool) -> None:
     from commands.render import render_text, result_json
 
     if as_json:
-        typer.echo(json.dumps(result_json(result)))
+        click.echo(json.dumps(result_json(result)))
         return
     from rich.console import Console
 
     render_text(result, Console() if sys.stdout.isatty() else Console(width=200))
 
 
+@click.command()
+@click.argument("kind", type=click.Choice(["customers", "invoices", "payments"]))
+@click.argument("file")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    help='Map a column: "Source Column=field" (field empty: ignore)',
+)
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing")
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["update", "skip", "error"]),
+    default="update",
+    show_default=True,
+    help="Existing email/number: update, skip or error",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 def import_cmd(
-    kind: Annotated[str, typer.Argument(help="customers, invoices or payments")],
-    file: Annotated[str, typer.Argument(help="A .csv, .tsv or .xlsx file")],
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option("--map", help='Map a column: "Source Column=field" (field empty: ignore)'),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, write nothing")] = (
-        False
-    ),
-    on_conflict: Annotated[
-        str, typer.Option("--on-conflict", help="Existing email/number: update, skip or error")
-    ] = "update",
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    kind: str,
+    file: str,
+    mapping: tuple[str, ...],
+    dry_run: bool,
+    on_conflict: str,
+    yes: bool,
+    as_json: bool,
 ) -> None:
     """Import customers, invoices or payments from a CSV or Excel file (all or nothing)."""
     from commands.cli import fail, workspace
@@ -97,27 +109,27 @@ def import_cmd(
             with progress_bar(f"import {kind}", show) as report:
                 call = Call(sentence, dry_run=dry_run, confirmed=confirmed, progress=report)
                 return import_file(
-                    ws, kind, file, call, overrides=mapping or [], on_conflict=on_conflict
+                    ws, kind, file, call, overrides=list(mapping), on_conflict=on_conflict
                 )
 
         result = attempt(yes)
         if isinstance(result, ConfirmationNeeded) and not as_json and sys.stdin.isatty():
-            typer.echo(result.message, err=True)
-            if typer.confirm(f"Import {result.affected:,} records?", err=True):
+            click.echo(result.message, err=True)
+            if click.confirm(f"Import {result.affected:,} records?", err=True):
                 result = attempt(True)
     except UserError as exc:
         fail(exc, as_json)
         return
     _render(result, as_json)
     if isinstance(result, ConfirmationNeeded):
-        raise typer.Exit(3)
+        sys.exit(3)
 
 
-def export_cmd(
-    query: Annotated[str, typer.Argument(help='Which customers, e.g. "late payers" or "all"')],
-    file: Annotated[str, typer.Argument(help="FILE.csv or FILE.xlsx")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-) -> None:
+@click.command()
+@click.argument("query")
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+def export_cmd(query: str, file: str, as_json: bool) -> None:
     """Export customers with every figure to CSV or Excel, in the list's order."""
     from commands.cli import fail, workspace
     from commands.executor import Call, load_verbs, parse_sentence

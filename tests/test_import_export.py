@@ -11,7 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 from sqlalchemy import func, insert, select
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from commands.errors import UserError
 from commands.executor import Call, run

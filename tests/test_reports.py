@@ -19,7 +19,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from commands.errors import UserError
 from commands.executor import run

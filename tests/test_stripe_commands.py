@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import stripe
 from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from commands.config import Config
 from commands.errors import UserError
