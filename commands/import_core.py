@@ -24,6 +24,7 @@ from store import bulk
 from store.figures import invalidate_all, refresh_customers
 from store.invoice_cache import refresh_invoice_cache
 from store.models import Customer, CustomField, Tag
+from store.search import NO_SEARCH_LOAD, SearchLoad
 
 c: Any = Customer.__table__
 tags_t: Any = Tag.__table__
@@ -87,6 +88,8 @@ class Importer:
         self._tags: dict[str, int] | None = None
         self._fields: dict[str, tuple[int | None, str, list[str] | None]] | None = None
         self._alloc = bulk.IdAllocator(conn, self.kind)
+        #: the search index of a bulk load (set by the caller)
+        self.search: SearchLoad = NO_SEARCH_LOAD
 
     # -- driving
 

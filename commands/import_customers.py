@@ -205,6 +205,7 @@ class CustomerImporter(Importer):
             rows,
         )
         self.new_ids.extend(ids)
+        self.search.add(ids)
         self.touch(*ids)
         self.set_tags_and_custom(
             [(r, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
@@ -239,6 +240,7 @@ class CustomerImporter(Importer):
         bulk.update_many(
             conn, "customers", "id", (*CUSTOMER_COLUMNS, "search_text", "sort_name"), params
         )
+        self.search.stale()
         self.touch(*(cid for _, cid, _, _ in old))
         self.set_tags_and_custom([(r, cid, typed) for r, cid, typed, _ in old], fresh=False)
 

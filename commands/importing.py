@@ -9,7 +9,7 @@ would change nothing counts as skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,8 @@ from commands.import_ledger import InvoiceImporter, PaymentImporter
 from commands.results import MutationResult, Progress, Result
 from commands.workspace import Workspace
 from grammar import ast as A
-from store.search import bulk_load
+from store.bulk import indexes_suspended
+from store.search import NO_SEARCH_LOAD, SearchLoad, incremental_load
 
 #: above this many rows (estimated), the search triggers are suspended during the load
 BULK_LOAD_ROWS = 5000
@@ -116,12 +117,14 @@ def one_pass(
     total: int | None,
     keep: Callable[[Any], None] | None = None,
     audit_entry: int | None = None,
+    search: SearchLoad = NO_SEARCH_LOAD,
 ) -> Importer:
     """Validate and check every row of ``reader``; with ``write``, write them too."""
     imp = IMPORTERS[kind](
         ws, conn, mapping, on_conflict=on_conflict, write=write, progress=progress, total=total
     )
     imp.audit_entry = audit_entry
+    imp.search = search
     for chunk in validate_chunks(kind, reader, mapping, ws.currency):
         if keep is not None:
             for item in chunk:
@@ -184,11 +187,14 @@ def import_file(
             entry = audit.record(
                 conn, sentence=call.sentence, action="import", affected=0, actor=ws.actor, undo=None
             )
-            big = k == "customers" and (total or 0) > BULK_LOAD_ROWS
-            with bulk_load(conn) if big else nullcontext():
+            with ExitStack() as bulk:
+                search = NO_SEARCH_LOAD
+                if k == "customers" and (total or 0) > BULK_LOAD_ROWS:
+                    search = bulk.enter_context(incremental_load(conn))
+                    bulk.enter_context(indexes_suspended(conn, ("customers", "customer_tags")))
                 imp = one_pass(
                     ws, conn, k, reader, mapping, on_conflict=conflict, write=True,
-                    progress=call.progress, total=total, audit_entry=entry,
+                    progress=call.progress, total=total, audit_entry=entry, search=search,
                 )  # fmt: skip
                 if imp.error_count:  # raising rolls the whole transaction back
                     raise UserError(error_message(p, imp.errors, imp.error_count))

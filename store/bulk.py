@@ -7,7 +7,8 @@ dates must be passed as ISO text (what SQLAlchemy's ``Date`` stores), which
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -94,6 +95,35 @@ def update_many(
     conn.exec_driver_sql(sql, list(rows))
 
 
+@contextmanager
+def indexes_suspended(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
+    """SQLite: drop the secondary indexes of ``tables`` for a bulk load, build them after.
+
+    One sort per index instead of a B-tree insert per row. It all runs in the caller's
+    transaction (readers keep their snapshot; a failed load leaves the indexes as they
+    were). Other backends keep their indexes: dropping one would lock out readers.
+    """
+    if not is_sqlite(conn):
+        yield
+        return
+    for table in tables:
+        _check_table(table)
+    indexes = [
+        row
+        for table in tables
+        for row in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ? ORDER BY name",
+            (table,),
+        )
+    ]
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, ddl in indexes:
+        conn.exec_driver_sql(ddl)
+
+
 class IdAllocator:
     """New primary keys for raw inserts into ``table``.
 
@@ -164,6 +194,7 @@ __all__ = [
     "date_param",
     "executemany",
     "export_select",
+    "indexes_suspended",
     "is_sqlite",
     "update_many",
 ]

@@ -8,7 +8,7 @@ FTS5 trigram table, PostgreSQL with a pg_trgm GIN index.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -84,3 +84,74 @@ def bulk_load(conn: Connection) -> Iterator[None]:
     for ddl in SQLITE_TRIGGER_DDL:
         conn.exec_driver_sql(ddl)
     conn.exec_driver_sql("INSERT INTO customer_search(customer_search) VALUES ('rebuild')")
+
+
+#: indexes a run of new customers (their rows are already in ``customers``)
+INDEX_IDS_SQL = (
+    "INSERT INTO customer_search(rowid, search_text)"
+    " SELECT id, search_text FROM customers WHERE id BETWEEN ? AND ?"
+)
+
+
+class SearchLoad:
+    """The search index during a bulk load of customers (see :func:`incremental_load`).
+
+    The caller reports the customers it inserts (:meth:`add`); only they are indexed
+    at the end, in one statement. Changed existing customers (:meth:`stale`) make the
+    whole index rebuilt instead.
+    """
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        #: [first, last] runs of new customer ids
+        self.runs: list[list[int]] = []
+        self.rebuild = False
+
+    def add(self, ids: Sequence[int]) -> None:
+        """New customers to index (kept as runs of consecutive ids)."""
+        if not self.active or not ids:
+            return
+        runs = self.runs
+        if ids[-1] - ids[0] + 1 == len(ids) and len(set(ids)) == len(ids):
+            batch = [(ids[0], ids[-1])]  # one run: how SQLite allocates them
+        else:
+            batch = [(i, i) for i in ids]
+        for first, last in batch:
+            if runs and runs[-1][1] + 1 == first:
+                runs[-1][1] = last
+            else:
+                runs.append([first, last])
+
+    def stale(self) -> None:
+        """Existing customers' search text changed: rebuild the whole index at the end."""
+        if self.active:
+            self.rebuild = True
+
+    def finish(self, conn: Connection) -> None:
+        if self.rebuild:
+            conn.exec_driver_sql("INSERT INTO customer_search(customer_search) VALUES ('rebuild')")
+        elif self.runs:
+            conn.exec_driver_sql(INDEX_IDS_SQL, [tuple(r) for r in self.runs])
+
+
+#: what callers outside a bulk load use: the triggers keep the index in step
+NO_SEARCH_LOAD = SearchLoad(active=False)
+
+
+@contextmanager
+def incremental_load(conn: Connection) -> Iterator[SearchLoad]:
+    """Like :func:`bulk_load`, but the caller indexes only what it inserts.
+
+    Costs the new rows instead of the whole table (unless :meth:`SearchLoad.stale`).
+    PostgreSQL's index needs nothing: a no-op :class:`SearchLoad` is given.
+    """
+    if conn.dialect.name != "sqlite":
+        yield NO_SEARCH_LOAD
+        return
+    load = SearchLoad(active=True)
+    for name in SQLITE_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    yield load
+    for ddl in SQLITE_TRIGGER_DDL:
+        conn.exec_driver_sql(ddl)
+    load.finish(conn)

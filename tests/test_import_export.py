@@ -10,8 +10,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import func, insert, select
 from click.testing import CliRunner
+from sqlalchemy import func, insert, select
 
 from commands.errors import UserError
 from commands.executor import Call, run
