@@ -248,6 +248,32 @@ def line_text(table: CustomerTable, y: int) -> str:
 
 
 @sync
+async def test_a_new_row_count_updates_the_scrollbar_and_the_last_row() -> None:
+    app = TableApp(5)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(CustomerTable)
+        assert not table.show_vertical_scrollbar
+        app.total = 100_000
+        table.load(100_000, app.fetch)
+        await pilot.pause()
+        assert table.show_vertical_scrollbar
+        assert table.vertical_scrollbar.window_virtual_size == 100_001
+        assert table.max_scroll_y == 100_001 - table.scrollable_content_region.height
+        await pilot.press("G")
+        await pilot.pause()
+        await pilot.pause()
+        assert table.cursor_row == 99_999
+        assert table.cursor_customer is not None and table.cursor_customer.id == 100_000
+        assert "Customer 100000" in line_text(table, table.cursor_row - table.scroll_offset.y + 1)
+        app.total = 3
+        table.load(3, app.fetch)
+        await pilot.pause()
+        assert not table.show_vertical_scrollbar
+        assert table.cursor_row == 0 and table.scroll_offset.y == 0
+
+
+@sync
 async def test_table_fetches_only_visible_windows() -> None:
     app = TableApp(100_000)
     async with app.run_test(size=(120, 30)) as pilot:

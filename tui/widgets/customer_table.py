@@ -33,6 +33,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from commands.results import CustomerRow
@@ -268,13 +269,26 @@ class CustomerTable(ScrollView, can_focus=True):
         if not keep_selection:
             self.selected.clear()
             self.post_message(self.SelectionChanged(frozenset()))
-        self.virtual_size = Size(self.row_width, total + 1)
+        self._set_virtual_height(total + 1)
         cursor = min(self.cursor_row, max(total - 1, 0)) if keep_cursor else 0
         if not keep_cursor:
             self.scroll_to(y=0, animate=False, immediate=True)
         self._last_reported = object()
         self.cursor_row = cursor
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """A new row count without a layout pass over the whole screen.
+
+        Assigning ``virtual_size`` makes Textual lay out every widget again
+        (half the cost of a keystroke in the search); the table's box does not
+        change, so only its scrollbars are updated, and they ask for a layout
+        themselves when one appears or disappears.
+        """
+        size = Size(self.row_width, height)
+        if size != self.virtual_size:
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
 
     def reload(self) -> None:
         """Drop the cache and fetch again (figures changed), keeping the cursor."""
