@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from operator import itemgetter
 from typing import Any
 
@@ -22,6 +23,9 @@ ct: Any = CustomerTag.__table__
 cfv: Any = CustomFieldValue.__table__
 
 TAG_RE = re.compile(r"^[\w][\w .:/+-]{0,99}$")
+#: distinct tag lists and dates remembered (memory stays bounded)
+MAX_CACHED_TAG_LISTS = 10_000
+MAX_CACHED_DATES = 10_000
 #: customers columns an import may set, in the order of the raw statements
 CUSTOMER_COLUMNS = (
     "name",
@@ -37,6 +41,8 @@ CUSTOMER_COLUMNS = (
 RECORD_ATTR = {"created_on": "created_at"}
 
 Typed = dict[str, dict[str, Any]]
+#: the typed custom values of a row without any (shared: never changed)
+NOTHING_TYPED: Typed = {}
 
 
 class Stored:
@@ -62,6 +68,19 @@ class CustomerImporter(Importer):
         self._good_tags: set[str] = set()
         #: tag name as written -> id
         self._tag_ids: dict[str, int] = {}
+        #: date -> its ISO text for SQLite (few distinct dates, many rows)
+        self._iso: dict[date, str] = {}
+        #: a row's tag names -> their ids, sorted (few distinct lists, many rows)
+        self._ids_of_tags: dict[tuple[str, ...], list[int]] = {}
+
+    def tag_ids(self, name: str) -> int:
+        """The id of a tag as written (created when new)."""
+        tid = self._tag_ids.get(name)
+        if tid is None:
+            tid = self.tag_id(name)
+            assert tid is not None
+            self._tag_ids[name] = tid
+        return tid
 
     def check(self, r: CustomerRecord) -> tuple[Typed, list[RowError]]:
         """Typed custom values and the errors only the database can tell."""
@@ -93,13 +112,19 @@ class CustomerImporter(Importer):
         emails = self.emails()
         new: list[tuple[CustomerRecord, Typed]] = []
         known: list[tuple[CustomerRecord, int, Typed]] = []
+        good = self._good_tags
+        no_errors: list[RowError] = []
         for r in batch:
-            typed, errs = self.check(r)
-            existing = emails.get(r.email.casefold()) if r.email else None
+            if r.custom or (r.tags and not good.issuperset(r.tags)):
+                typed, errs = self.check(r)
+            else:  # nothing only the database can tell
+                typed, errs = NOTHING_TYPED, no_errors
+            existing = emails.get(r.email.casefold()) if emails and r.email else None
             if existing is not None and self.on_conflict == "error":
-                errs.append(
-                    RowError(r.line, self.col("email"), f"customer {r.email} already exists")
-                )
+                errs = [
+                    *errs,
+                    RowError(r.line, self.col("email"), f"customer {r.email} already exists"),
+                ]
             if errs:
                 for e in errs:
                     self.error(e)
@@ -172,10 +197,18 @@ class CustomerImporter(Importer):
         sqlite = bulk.is_sqlite(conn)
         rows: list[tuple[Any, ...]] = []
         append = rows.append
+        iso = self._iso
         for (r, _), cid in zip(new, ids, strict=True):
             email, company = r.email, r.company
             name = r.name or email or ""
             created = r.created_at or today
+            day: date | str | None = created
+            if sqlite:
+                day = iso.get(created)
+                if day is None:
+                    day = created.isoformat()
+                    if len(iso) < MAX_CACHED_DATES:
+                        iso[created] = day
             # search_text / fold, the ASCII case inline (one lower() instead of four folds)
             text = " | ".join([p for p in (name, email, company) if p])
             if text.isascii():
@@ -191,7 +224,7 @@ class CustomerImporter(Importer):
                     r.phone,
                     r.address,
                     r.status or "active",
-                    created.isoformat() if sqlite else created,
+                    day,
                     r.payment_terms_days,
                     False,
                     searchable,
@@ -252,20 +285,18 @@ class CustomerImporter(Importer):
         if tagged:
             if not fresh:
                 conn.execute(delete(ct).where(ct.c.customer_id.in_([cid for cid, _ in tagged])))
-            tag_ids = self._tag_ids
             pairs: list[tuple[int, int]] = []
+            ids_of = self._ids_of_tags
             for cid, names in sorted(tagged, key=itemgetter(0)):
                 if not names:
                     continue
-                tids = set()
-                for name in names:
-                    tid = tag_ids.get(name)
-                    if tid is None:
-                        tid = self.tag_id(name)
-                        assert tid is not None
-                        tag_ids[name] = tid
-                    tids.add(tid)
-                pairs.extend([(cid, t) for t in sorted(tids)])
+                key = tuple(names)
+                tids = ids_of.get(key)
+                if tids is None:
+                    tids = sorted({self.tag_ids(name) for name in names})
+                    if len(ids_of) < MAX_CACHED_TAG_LISTS:
+                        ids_of[key] = tids
+                pairs.extend([(cid, t) for t in tids])
             bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
         by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for _, cid, typed in items:

@@ -15,7 +15,7 @@ from commands.errors import UserError
 from commands.executor import run
 from commands.results import MutationResult, QueryResult
 from commands.workspace import Workspace
-from store.models import Customer, CustomerTag
+from store.models import Customer, CustomerTag, Tag
 
 c: Any = Customer.__table__
 ct: Any = CustomerTag.__table__
@@ -141,3 +141,21 @@ def test_undo_of_a_big_import_removes_it_from_the_search(ws: Workspace, tmp_path
     assert counts(ws) == (3, 6)
     assert_search_index_matches_customers(ws)
     assert matching(ws, "beta") == 0 and matching(ws, "alpha") == 3
+
+
+def test_rows_sharing_tag_lists_each_get_their_own_tags(ws: Workspace, tmp_path: Path) -> None:
+    lists = ["vip;b2b", "b2b", "vip;b2b", "gold;vip", "", "b2b"]
+    rows = [[f"P{i}", f"p{i}@example.com", "", tags] for i, tags in enumerate(lists)]
+    load(ws, write_csv(tmp_path / "t.csv", rows))
+    t: Any = Tag.__table__
+    with ws.read() as conn:
+        got = conn.execute(
+            select(c.c.email, t.c.name)
+            .join(ct, ct.c.customer_id == c.c.id)
+            .join(t, t.c.id == ct.c.tag_id)
+        ).all()
+    by_email: dict[str, set[str]] = {}
+    for email, name in got:
+        by_email.setdefault(email, set()).add(name)
+    expected = {f"p{i}@example.com": set(tags.split(";")) for i, tags in enumerate(lists) if tags}
+    assert by_email == expected
