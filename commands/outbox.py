@@ -12,10 +12,12 @@ One pass of :func:`send_due`:
    with their email: never resent automatically.
 2. **Plan** (:func:`find_due`): SQL finds the unpaid countable invoices whose
    due date lies in the window where a stage can be due (a partial index on
-   open invoices makes this a few thousand index entries among a million
-   invoices); the stage due now depends only on the days since the due date
-   (catch-up: only the most recent missed stage), and rows already in the
-   outbox (sent, claimed, in doubt, failed for good) rule stages out.
+   open invoices, covering the columns read, makes this a few thousand index
+   entries among a million invoices); the stage due now depends only on the
+   days since the due date (catch-up: only the most recent missed stage), and
+   rows already in the outbox (sent, claimed, in doubt, failed for good) rule
+   stages out. Addresses and invoice lines are read per chunk, just before
+   claiming (:func:`add_details`).
 3. **Claim**, in one write transaction per chunk: lock the customers
    (PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite has a single
    writer, ``BEGIN IMMEDIATE``), re-read their outbox rows, build each
@@ -47,6 +49,7 @@ from datetime import datetime, timedelta
 
 from commands.mailer import Mailer, SendOutcome, SendStatus
 from commands.outbox_claims import Mark, claim, flush_marks, recover_stale, recover_stale_emails
+from commands.outbox_details import add_details
 from commands.outbox_plan import describe_stage, due_window, find_due, plan_manual, stage_table
 from commands.outbox_queries import open_invoices, outbox_rows, still_due
 from commands.outbox_state import (
@@ -92,6 +95,7 @@ __all__ = [
     "Item",
     "Planned",
     "SendReport",
+    "add_details",
     "backoff_seconds",
     "claim",
     "describe_stage",
@@ -177,6 +181,9 @@ def send_due(
             if should_stop is not None and should_stop():
                 break
             part = plans[start : start + chunk]
+            if any(not p.invoices for p in part):
+                with read_tx(engine) as conn:
+                    add_details(conn, part, d)
             messages = prebuild(engine, composer, part)
             with write_tx(engine) as conn:
                 claimed = claim(

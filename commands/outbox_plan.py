@@ -25,7 +25,7 @@ from commands.email_templates import (
     template_for_stage,
 )
 from commands.gc_pause import gc_paused
-from commands.outbox_queries import open_invoices, outbox_rows
+from commands.outbox_queries import due_candidates, open_invoices, outbox_rows
 from commands.outbox_state import (
     CATCH_UP_DAYS,
     DONE,
@@ -44,9 +44,10 @@ from commands.reminder_schedule import (
     stages_for,
     upcoming,
 )
-from store.models import Customer
+from store.models import Customer, Invoice
 
 c: Any = Customer.__table__
+inv: Any = Invoice.__table__
 
 
 def describe_stage(stage: Stage, today: date) -> str:
@@ -103,126 +104,105 @@ def find_due(
     than :data:`CATCH_UP_DAYS`, unless it or a later stage is already in the
     outbox (sent, claimed, in doubt or failed for good) or waits for a retry.
     On a later ``day`` only stages falling exactly on that day are listed.
+    Plans come in customer order and name the customer, the (invoice,
+    stage) items, the template and the rule; addresses, invoice numbers and
+    invoice lines are read when needed by :func:`commands.outbox_details.add_details`.
     """
-    by_due: dict[date, Stage | None]  # due date -> the stage due (invoices share few dates)
-    people: dict[int, Any] = {}
     own = customer_policies(conn, policy)  # customers with their own schedule
-    if day is None or day == d:
+    now = day is None or day == d
+    when = d if now or day is None else day
+    if now:
         table = stage_table(d, policy)
         if not table:
             return []
-        lo = d - timedelta(days=max(table))
-        hi = d - timedelta(days=min(table))
-        candidates = open_invoices(conn, d, due_from=lo, due_to=hi, people=people)
         by_due = {d - timedelta(days=k): stage for k, stage in table.items()}
-        when = d
-        if own:
-            candidates = [i for i in candidates if i.customer_id not in own]
-            candidates += open_invoices(conn, d, customer_ids=list(own), people=people)
+        lo, hi = d - timedelta(days=max(table)), d - timedelta(days=min(table))
+        where = [inv.c.due_on >= lo, inv.c.due_on <= hi]
     else:
-        days = {}
-        for offset_stage in stages_for(day, policy):
-            # the stage with this offset falls on ``day`` for invoices due day - offset
-            days[offset_stage.offset] = day - timedelta(days=offset_stage.offset)
-        dues = sorted(set(days.values()))
-        by_due = {due: upcoming(due, day, policy) for due in dues}
-        candidates = [
-            i
-            for i in open_invoices(conn, d, due_in=dues, people=people)
-            if by_due.get(i.due_on) and i.customer_id not in own
-        ]
-        if own:
-            candidates += open_invoices(conn, d, customer_ids=list(own), people=people)
-        # pause is judged on the day itself
-        paused = {
-            r.id
-            for r in conn.execute(
-                select(c.c.id).where(
-                    in_ids(c.c.id, {i.customer_id for i in candidates}),
-                    c.c.reminders_paused_until >= day,
-                )
-            )
-        }
-        candidates = [i for i in candidates if i.customer_id not in paused]
-        when = day
-    rows = outbox_rows(conn, [i.id for i in candidates])
-    items: dict[int, list[tuple[InvoiceInfo, Item]]] = defaultdict(list)
-    # per due date, once: (stage key, send on, offset, rule)
-    due_info = {
-        due: (stage.key, stage.send_on, stage.offset, describe_stage(stage, when))
+        # the stage with each offset falls on ``when`` for invoices due when - offset
+        dues = {when - timedelta(days=s.offset) for s in stages_for(when, policy)}
+        found = {due: upcoming(due, when, policy) for due in dues}
+        by_due = {due: stage for due, stage in found.items() if stage is not None}
+        where = [inv.c.due_on.in_(sorted(by_due))]
+    templates: dict[tuple[str, int], str] = {}
+    # per due date, once: (stage key, send on, offset, rule, template)
+    due_info: dict[date | str, tuple[str, date, int, str, str]] = {
+        due: (
+            stage.key,
+            stage.send_on,
+            stage.offset,
+            describe_stage(stage, when),
+            _cached_template(templates, stage.key, (when - due).days),
+        )
         for due, stage in by_due.items()
-        if stage is not None
     }
-    for i in candidates:
-        custom = own.get(i.customer_id)
+    # the candidates' due dates come as ISO text on SQLite, as dates on PostgreSQL
+    due_info.update({due.isoformat(): due_info[due] for due in by_due})
+    rows = due_candidates(conn, d, where) if by_due else []
+    if own:
+        rows = [r for r in rows if r[0] not in own]
+        rows += due_candidates(conn, d, [in_ids(inv.c.customer_id, own)])
+        rows.sort(key=lambda r: (r[0], str(r[1]), r[2]))
+    blockers = outbox_rows(conn, [r[2] for r in rows if r[3]])
+    stage_at = due_info.get
+    if not own and policy.mode == "invoice":  # the common case, lean: one email per invoice
+        return [
+            Planned(cid, "", "", None, at[4], [Item(iid, "", at[0], at[1], at[3])], [])
+            for cid, due, iid, in_outbox in rows
+            if (at := stage_at(due)) is not None
+            and not (in_outbox and _ruled_out(blockers[iid], at[0], at[2], now_utc))
+        ]
+    plans: list[Planned] = []
+    summary: Planned | None = None
+    for cid, due, iid, in_outbox in rows:
+        custom = own.get(cid)
         at_due = (
-            due_info.get(i.due_on)
+            stage_at(due)
             if custom is None
-            else _own_stage(custom, i.due_on, d, when, day is None or day == d)
+            else _own_stage(custom, _as_date(due), d, when, now, templates)
         )
         if at_due is None:
             continue
-        key, send_on, offset, rule = at_due
-        mine = rows.get(i.id)
-        if mine:
-            done = done_offset(mine)
-            if done is not None and done >= offset:
-                continue
-            existing = mine.get(key)
-            if existing is not None:
-                if existing.status == "skipped":
-                    continue
-                if existing.next_attempt_at is not None and existing.next_attempt_at > now_utc:
-                    continue
-        items[i.customer_id].append((i, Item(i.id, i.number, key, send_on, rule)))
-    if not items:
-        return []
-    who = people
-    summaries = [cid for cid in items if own.get(cid, policy).mode == "summary"]
-    listed: dict[int, list[InvoiceInfo]] = defaultdict(list)
-    if summaries:
-        for i in open_invoices(conn, d, due_to=d - timedelta(days=1), customer_ids=summaries):
-            listed[i.customer_id].append(i)
-    plans: list[Planned] = []
-    templates: dict[tuple[str, int], str] = {}
-    for cid in sorted(items):
-        person = who[cid]
-        if own.get(cid, policy).mode == "summary":
-            claimed = [it for _, it in items[cid]]
-            invoices = {i.id: i for i in listed[cid]}
-            for info, _ in items[cid]:
-                invoices.setdefault(info.id, info)
-            plans.append(
-                Planned(
-                    cid,
-                    person.name,
-                    person.email,
-                    person.company,
-                    "reminder-summary",
-                    claimed,
-                    sorted(invoices.values(), key=lambda x: (x.due_on, x.number)),
-                )
-            )
+        key, send_on, offset, rule, template = at_due
+        if in_outbox and _ruled_out(blockers[iid], key, offset, now_utc):
+            continue
+        item = Item(iid, "", key, send_on, rule)
+        if (custom or policy).mode != "summary":
+            plans.append(Planned(cid, "", "", None, template, [item], []))
+        elif summary is not None and summary.customer_id == cid:
+            summary.items.append(item)
         else:
-            for info, it in items[cid]:
-                plans.append(
-                    Planned(
-                        cid,
-                        person.name,
-                        person.email,
-                        person.company,
-                        _cached_template(templates, it.stage, (when - info.due_on).days),
-                        [it],
-                        [info],
-                    )
-                )
+            summary = Planned(cid, "", "", None, "reminder-summary", [item], [])
+            plans.append(summary)
     return plans
 
 
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _ruled_out(rows: dict[str, Any], key: str, offset: int, now_utc: datetime) -> bool:
+    """Whether an invoice's outbox rows rule out its stage ``key`` now."""
+    done = done_offset(rows)
+    if done is not None and done >= offset:
+        return True
+    existing = rows.get(key)
+    return existing is not None and (
+        existing.status == "skipped"
+        or (existing.next_attempt_at is not None and existing.next_attempt_at > now_utc)
+    )
+
+
 def _own_stage(
-    custom: ReminderPolicy, due_on: date, d: date, when: date, now: bool
-) -> tuple[str, date, int, str] | None:
-    """(key, send on, offset, rule) of an invoice of a customer with their own schedule."""
+    custom: ReminderPolicy,
+    due_on: date,
+    d: date,
+    when: date,
+    now: bool,
+    templates: dict[tuple[str, int], str],
+) -> tuple[str, date, int, str, str] | None:
+    """(key, send on, offset, rule, template) of an invoice of a customer with their own
+    schedule."""
     if now:
         stage = due_stage(due_on, d, custom)
         if stage is None or stage.send_on < d - timedelta(days=CATCH_UP_DAYS):
@@ -232,7 +212,8 @@ def _own_stage(
         if stage is None:
             return None
     rule = describe_stage(stage, when) + ", customer's own schedule"
-    return stage.key, stage.send_on, stage.offset, rule
+    template = _cached_template(templates, stage.key, (when - due_on).days)
+    return stage.key, stage.send_on, stage.offset, rule, template
 
 
 def plan_manual(

@@ -88,7 +88,12 @@ class Item:
 
 @dataclass(slots=True)
 class Planned:
-    """One email to send: to one customer, claiming one or more (invoice, stage)."""
+    """One email to send: to one customer, claiming one or more (invoice, stage).
+
+    Plans of :func:`commands.outbox_plan.find_due` come without address,
+    invoice numbers and ``invoices`` (empty until
+    :func:`commands.outbox_details.add_details` reads them).
+    """
 
     customer_id: int
     name: str

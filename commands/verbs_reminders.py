@@ -11,7 +11,15 @@ from commands import audit
 from commands.errors import UserError
 from commands.executor import Call, handles
 from commands.mailer import mailer_from_config
-from commands.outbox import Planned, find_due, plan_manual, policy_for, send_due, utc_naive
+from commands.outbox import (
+    Planned,
+    add_details,
+    find_due,
+    plan_manual,
+    policy_for,
+    send_due,
+    utc_naive,
+)
 from commands.reminder_schedule import DAY_NAMES, ReminderPolicy
 from commands.results import MessageResult, MutationResult, Progress, Result, TableResult
 from commands.targets import plural, preview, target_ids
@@ -196,6 +204,7 @@ def reminders_due(ws: Workspace, cmd: A.RemindersDue, call: Call) -> TableResult
         now_utc += timedelta(days=(day - d).days)
     with ws.read() as conn:
         plans = find_due(conn, d, policy, now_utc, day=day)
+        add_details(conn, plans, d)
     rows: list[list[Any]] = []
     for p in plans:
         for n, it in enumerate(p.items):

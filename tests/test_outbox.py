@@ -259,9 +259,10 @@ def test_summary_mode_one_email_per_customer(engine: Engine, mail: SmtpTestServe
     assert send_due(ws, mailer_from_config(ws.config)).sent == 0
 
 
-def test_due_finding_uses_the_open_invoice_index(sqlite_engine: Engine) -> None:
-    """The query find_due runs is driven from the partial index of open invoices,
-    customers looked up by primary key (not a scan of active customers)."""
+def test_due_finding_reads_only_the_covering_indexes(sqlite_engine: Engine) -> None:
+    """The query find_due runs reads the partial index of open invoices alone (it
+    covers the columns needed, in the order wanted: no sort step) and the partial
+    index of unremindable customers."""
     from sqlalchemy import event
 
     seed(sqlite_engine, customers=3, days_overdue=7)
@@ -269,7 +270,7 @@ def test_due_finding_uses_the_open_invoice_index(sqlite_engine: Engine) -> None:
     seen: list[tuple[str, object]] = []
 
     def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        if "paid_cents < invoices.total_cents" in statement and "JOIN customers" in statement:
+        if "paid_cents < invoices.total_cents" in statement and "NOT IN" in statement:
             seen.append((statement, parameters))
 
     event.listen(sqlite_engine, "before_cursor_execute", capture)
@@ -285,8 +286,9 @@ def test_due_finding_uses_the_open_invoice_index(sqlite_engine: Engine) -> None:
             str(row[-1])
             for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         ]
-    assert "ix_invoices_open_due" in plan[0], plan
-    assert any("customers USING INTEGER PRIMARY KEY" in step for step in plan[1:]), plan
+    assert "USING COVERING INDEX ix_invoices_open_due" in plan[0], plan
+    assert any("ix_customers_unremindable" in step for step in plan[1:]), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
 def test_dates_of_catch_up_window() -> None:
