@@ -39,7 +39,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.import_mapping import ImportMappingScreen
 from tui.screens.note_form import NoteFormScreen
 from tui.screens.preferences_form import PreferencesFormScreen
-from tui.widgets.customer_table import CustomerTable
+from tui.widgets.customer_table import PAGE_SIZE, CustomerTable
 
 D = date(2026, 6, 30)
 SEED = 7
@@ -533,6 +533,31 @@ async def test_a_big_list_pages_instead_of_loading_everything(tmp_path: Path) ->
         await settle(app, pilot)
         assert table.cursor_customer is not None
         assert len(table._pages) == 2  # the first and the last window, nothing between
+
+
+@sync
+async def test_a_search_with_many_matches_paints_once_then_counts(tmp_path: Path) -> None:
+    db = make_demo_db(tmp_path / "big.sqlite3", customers=3000, seed=3)
+    app = make_app(db, tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table: CustomerTable = app.table
+        loads: list[int] = []
+        load = table.load
+        table.load = lambda total, *a, **k: (loads.append(total), load(total, *a, **k))[1]  # type: ignore[method-assign]
+        await pilot.press("slash", "a")
+        await settle(app, pilot)
+        exact = app.backend.count("find a")
+        assert exact > PAGE_SIZE
+        # the first window is shown with a provisional "200+"; the count only updates the total
+        assert loads == [PAGE_SIZE]
+        assert table.total == app.total == exact and app.total_exact
+        assert title(app).startswith(f"{exact:,} of ")
+        assert set(table._pages) == {0}
+        await pilot.press("escape", "G")
+        await settle(app, pilot)
+        assert title(app).endswith("— find a")
+        assert table.cursor_row == exact - 1 and table.cursor_customer is not None
 
 
 @sync

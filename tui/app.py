@@ -217,6 +217,8 @@ class OpenInvoiceApp(App[None]):
         self.query_text = initial_query
         self.total = 0
         self.total_exact = True
+        #: the first window on screen (its exact count then only updates the total)
+        self._shown_first_page: Sequence[CustomerRow] | None = None
         self._warmed = False
         #: the first screen's rows, fetched while Textual starts (threaded runs only)
         self._head_start: Future[tuple[int, Sequence[CustomerRow]]] | None = None
@@ -392,11 +394,24 @@ class OpenInvoiceApp(App[None]):
 
     def on_open_invoice_app_query_loaded(self, message: QueryLoaded) -> None:
         new_query = message.query != self.query_text
+        table = self.table
+        if (
+            not new_query
+            and message.first_page is not None
+            and message.first_page is self._shown_first_page
+            and table.sort_key is None
+        ):
+            # the exact count of what is on screen already: no new rows to paint
+            self.total, self.total_exact = message.total, message.exact
+            self.all_total = message.all_total
+            table.set_total(message.total)
+            self._set_title()
+            return
+        self._shown_first_page = message.first_page
         self.query_text = message.query
         self.total = message.total
         self.total_exact = message.exact
         self.all_total = message.all_total
-        table = self.table
         reset_sort = new_query
         first_page = message.first_page
         if not reset_sort and table.sort_key is not None:

@@ -277,6 +277,13 @@ class CustomerTable(ScrollView, can_focus=True):
         self.cursor_row = cursor
         self.refresh()
 
+    def set_total(self, total: int) -> None:
+        """The exact row count of the result shown (its rows stay as they are)."""
+        self.total = total
+        self._set_virtual_height(total + 1)
+        if self.cursor_row >= total:
+            self.cursor_row = max(total - 1, 0)
+
     def _set_virtual_height(self, height: int) -> None:
         """A new row count without a layout pass over the whole screen.
 
