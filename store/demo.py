@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, Index, insert, select
 from store.figures import compute_all_in_parallel, ensure_snapshot, invalidate_all
 from store.invoice_cache import settle
 from store.models import (
-    Base,
     Customer,
     CustomField,
     Note,
     Tag,
+    metadata,
 )
 from store.search import bulk_load, fold
 
@@ -423,7 +423,7 @@ def _notes(
 
 def _secondary_indexes() -> list[Index]:
     names = ("invoices", "payments", "customer_tags", "custom_field_values", "notes")
-    return [ix for name in names for ix in Base.metadata.tables[name].indexes]
+    return [ix for name in names for ix in metadata.tables[name].indexes]
 
 
 def generate(
