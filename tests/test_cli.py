@@ -126,7 +126,8 @@ def test_run_does_not_import_heavy_front_ends(demo_db: str) -> None:
         "import sys; from commands.cli import app; "
         "sys.argv=['openinvoice','run','late payers','--json'];\n"
         "try: app()\nexcept SystemExit: pass\n"
-        "heavy=[m for m in ('textual','stripe','openpyxl','apscheduler','xlsxwriter') "
+        "heavy=[m for m in ('textual','stripe','openpyxl','apscheduler','xlsxwriter',"
+        "'sqlalchemy.orm','pydantic','rapidfuzz','alembic') "
         "if m in sys.modules]; print('HEAVY', heavy, file=sys.stderr)"
     )
     env = {**os.environ, "OPENINVOICE_DB": demo_db, "OPENINVOICE_AS_OF": D.isoformat()}
