@@ -13,12 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from commands.custom_values import custom_text
+from commands.export_csv_sql import clean_chunk, line_select
 from commands.fileformats import write_table
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS
-from commands.fileformats.writing import ColumnType
+from commands.fileformats.writing import ColumnType, csv_lines, write_csv_lines
 from commands.gc_pause import gc_paused
 from commands.money import exponent
 from commands.results import Progress
@@ -26,8 +27,9 @@ from commands.rows import PAYMENT_FLAGS, RISK_REASONS
 from commands.workspace import Workspace
 from store import bulk
 from store import query as q
-from store.models import CustomField, CustomFieldValue
+from store.models import Customer, CustomField, CustomFieldValue
 
+c: Any = Customer.__table__
 cf: Any = CustomField.__table__
 cfv: Any = CustomFieldValue.__table__
 
@@ -72,27 +74,21 @@ def export_headers(custom_names: Sequence[str]) -> tuple[list[str], list[ColumnT
     return headers, types
 
 
-@gc_paused()
-def export_customers(
-    ws: Workspace,
-    conn: Connection,
-    spec: q.ListSpec,
-    path: Path,
-    progress: Callable[[Progress], None] | None = None,
-) -> int:
-    """Write the customers of ``spec`` (in its order) with every figure; returns the count."""
-    custom_names = list(conn.execute(select(cf.c.name).order_by(cf.c.name)).scalars())
-    headers, types = export_headers(custom_names)
-    total = q.count_customers(conn, ws.today, spec) if progress is not None else None
-    typed_dates = path.suffix.lower() == ".xlsx"
+class _RowConverter:
+    """Raw export rows (:func:`store.bulk.export_select`) as rows of the export headers."""
 
-    def tags_of(ids: list[int]) -> dict[int, str]:
+    def __init__(self, conn: Connection, custom_names: Sequence[str], typed_dates: bool) -> None:
+        self.conn = conn
+        self.custom_names = custom_names
+        self.typed_dates = typed_dates
+
+    def tags_of(self, ids: list[int]) -> dict[int, str]:
         """customer id -> ``a;b`` (tag names in order) for one chunk of rows."""
-        return {cid: ";".join(names) for cid, names in q.tags_for(conn, ids).items() if names}
+        return {cid: ";".join(names) for cid, names in q.tags_for(self.conn, ids).items() if names}
 
-    def custom_of(ids: list[int]) -> dict[int, dict[str, str | None]]:
+    def custom_of(self, ids: list[int]) -> dict[int, dict[str, str | None]]:
         out: dict[int, dict[str, str | None]] = {}
-        for cid, name, text, number, day, flag in conn.execute(
+        for cid, name, text, number, day, flag in self.conn.execute(
             select(
                 cfv.c.customer_id,
                 cf.c.name,
@@ -107,14 +103,17 @@ def export_customers(
             out.setdefault(cid, {})[name] = custom_text(text, number, day, flag)
         return out
 
-    def as_dates(col: Sequence[Any]) -> Sequence[Any]:
+    def as_dates(self, col: Sequence[Any]) -> Sequence[Any]:
         """ISO text (what SQLite hands back) as dates, for typed spreadsheet cells."""
-        if not typed_dates or not any(type(v) is str for v in col):
+        if not self.typed_dates or not any(type(v) is str for v in col):
             return col
         return [date.fromisoformat(v[:10]) if type(v) is str else v for v in col]
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        result = conn.execute(bulk.export_select(ws.today, spec))
+    def rows(
+        self, stmt: Select[Any], progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The converted rows of ``stmt``; ``progress`` gets the count done before each chunk."""
+        result = self.conn.execute(stmt)
         # straight from the driver by position, a chunk at a time, built column-wise:
         # row objects and per-cell conversion are what made exports slow
         pos = {name: i for i, name in enumerate(result.keys())}
@@ -131,14 +130,14 @@ def export_customers(
             while batch := cursor.fetchmany(EXPORT_CHUNK):
                 cols = list(zip(*batch, strict=True))
                 ids = list(cols[ident])
-                tags = tags_of(ids)
+                tags = self.tags_of(ids)
                 out: list[Sequence[Any]] = [cols[i] for i in head]
                 out.append([tags.get(cid, "") for cid in ids])
-                out.append(as_dates(cols[created]))
+                out.append(self.as_dates(cols[created]))
                 out.append(cols[terms])
-                if custom_names:
-                    extra = custom_of(ids)
-                    for n in custom_names:
+                if self.custom_names:
+                    extra = self.custom_of(ids)
+                    for n in self.custom_names:
                         out.append([extra.get(cid, {}).get(n) for cid in ids])
                 out.append(ids)
                 for at, is_float, ctype in figures:
@@ -146,7 +145,7 @@ def export_customers(
                     if is_float:
                         col = [None if v is None else round(float(v), 4) for v in col]
                     elif ctype == "date":
-                        col = as_dates(col)
+                        col = self.as_dates(col)
                     out.append(col)
                 segs = [
                     f"{a};{b}" for a, b in zip(cols[revenue_seg], cols[activity_seg], strict=True)
@@ -166,18 +165,94 @@ def export_customers(
                         ]
                 out.append(why)
                 if progress is not None:
-                    progress(Progress(done, total, "export"))
+                    progress(done)
                 done += len(batch)
                 yield from zip(*out, strict=True)
         finally:
             result.close()
 
-    n = write_table(
-        path, headers, rows(), types, sheet_name="Customers", money_exponent=exponent(ws.currency)
-    )
-    if progress is not None:
-        progress(Progress(n, total, "export"))
+
+@gc_paused()
+def export_customers(
+    ws: Workspace,
+    conn: Connection,
+    spec: q.ListSpec,
+    path: Path,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    fast_csv: bool = True,
+) -> int:
+    """Write the customers of ``spec`` (in its order) with every figure; returns the count.
+
+    CSV on SQLite takes the fast path of :mod:`commands.export_csv_sql`, whose
+    output is byte-for-byte the generic writer's (``fast_csv=False`` forces the
+    generic writer, so tests can compare the two).
+    """
+    fields = conn.execute(select(cf.c.id, cf.c.name).order_by(cf.c.name)).all()
+    custom_names = [name for _, name in fields]
+    headers, types = export_headers(custom_names)
+    total = q.count_customers(conn, ws.today, spec) if progress is not None else None
+    converter = _RowConverter(conn, custom_names, typed_dates=path.suffix.lower() == ".xlsx")
+    exp = exponent(ws.currency)
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(Progress(done, total, "export"))
+
+    if fast_csv and path.suffix.lower() == ".csv" and bulk.is_sqlite(conn):
+        n = 0
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal n
+            for rows, data in _sql_csv_chunks(ws, spec, converter, [i for i, _ in fields], exp):
+                report(n)
+                n += rows
+                yield data
+
+        write_csv_lines(path, headers, chunks())
+    else:
+        n = write_table(
+            path,
+            headers,
+            converter.rows(bulk.export_select(ws.today, spec), report),
+            types,
+            sheet_name="Customers",
+            money_exponent=exp,
+        )
+    report(n)
     return n
+
+
+def _sql_csv_chunks(
+    ws: Workspace, spec: q.ListSpec, converter: _RowConverter, field_ids: list[int], exp: int
+) -> Iterator[tuple[int, bytes]]:
+    """(row count, CSV lines) chunks formatted by SQLite; lines it could not format, by Python."""
+    figures = [(col, "number" if col in FLOAT_FIGURES else kind) for _, col, kind in FIGURE_EXPORT]
+    stmt, cells = line_select(ws.today, spec, field_ids, figures, exp)
+    result = converter.conn.execute(stmt)
+    cursor = result.cursor
+    assert cursor is not None
+    try:
+        while batch := cursor.fetchmany(EXPORT_CHUNK):
+            data = b"".join([line for _, line in batch])
+            if not clean_chunk(data, len(batch), cells):
+                data = b"".join(_repaired(batch, cells, converter, exp, ws.today))
+            yield len(batch), data
+    finally:
+        result.close()
+
+
+def _repaired(
+    batch: Sequence[tuple[int, bytes]], cells: int, converter: _RowConverter, exp: int, today: date
+) -> list[bytes]:
+    """The lines of ``batch``, those SQLite could not format made by the generic path."""
+    bad = [cid for cid, line in batch if not clean_chunk(line, 1, cells)]
+    headers, types = export_headers(converter.custom_names)
+    ident = headers.index("customer_id")
+    stmt = bulk.export_select(today, q.ListSpec(where=c.c.id.in_(bad), include_archived=True))
+    rows = list(converter.rows(stmt))
+    fixed = {row[ident]: line for row, line in zip(rows, csv_lines(rows, types, exp), strict=True)}
+    return [fixed[cid].encode() if cid in fixed else line for cid, line in batch]
 
 
 __all__ = ["FIGURE_EXPORT", "export_customers", "export_headers"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import re
 import tempfile
@@ -56,8 +57,29 @@ def _money_text(cents: int, exp: int) -> str:
     return f"{sign}{whole}.{frac:0{exp}d}" if exp else f"{sign}{whole}"
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def _checked(path: str | Path) -> Path:
+    """``path`` as a Path, or a UserError when it is no .csv/.xlsx file in an existing folder."""
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".xlsx"):
+        raise UserError(f"Cannot write {p.name}: use a .csv or .xlsx file name")
+    if not p.parent.is_dir():
+        raise UserError(f"Cannot write {p}: no such folder {p.parent}")
+    return p
+
+
+@contextlib.contextmanager
+def _replacing(p: Path) -> Iterator[Path]:
+    """A temporary file beside ``p`` that replaces it once the block completes."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except OSError as exc:
+        raise UserError(f"Cannot write {p}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def write_table(
@@ -80,35 +102,52 @@ def write_table(
     ``writer``: ``auto`` uses the streaming writer of :mod:`fastxlsx`, or xlsxwriter
     (constant_memory) when there are charts; ``openpyxl`` is kept for comparison.
     """
-    p = Path(path)
     types: list[ColumnType] = list(column_types or ["text"] * len(headers))
     if len(types) != len(headers):
         raise ValueError("column_types and headers differ in length")
-    ext = p.suffix.lower()
-    if ext not in (".csv", ".xlsx"):
-        raise UserError(f"Cannot write {p.name}: use a .csv or .xlsx file name")
-    if not p.parent.is_dir():
-        raise UserError(f"Cannot write {p}: no such folder {p.parent}")
-    fd, tmp = _atomic_target(p)
-    os.close(fd)
-    try:
-        if ext == ".csv":
-            n = _write_csv(Path(tmp), headers, rows, types, money_exponent)
+    p = _checked(path)
+    with _replacing(p) as tmp:
+        if p.suffix.lower() == ".csv":
+            n = _write_csv(tmp, headers, rows, types, money_exponent)
         elif writer == "fast" or (writer == "auto" and not charts):
             n = write_xlsx_fast(
-                Path(tmp), headers, rows, types, money_exponent, sheet_name, _Widths(headers, types)
+                tmp, headers, rows, types, money_exponent, sheet_name, _Widths(headers, types)
             )
         elif writer == "openpyxl":
-            n = _write_xlsx_openpyxl(Path(tmp), headers, rows, types, money_exponent, sheet_name)
+            n = _write_xlsx_openpyxl(tmp, headers, rows, types, money_exponent, sheet_name)
         else:
-            n = _write_xlsx(Path(tmp), headers, rows, types, money_exponent, sheet_name, charts)
-        os.replace(tmp, p)
-    except OSError as exc:
-        raise UserError(f"Cannot write {p}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            n = _write_xlsx(tmp, headers, rows, types, money_exponent, sheet_name, charts)
     return n
+
+
+def write_csv_lines(path: str | Path, headers: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """Write a CSV file of ``headers`` and ready-made UTF-8 ``chunks`` of lines.
+
+    For rows formatted elsewhere exactly as :func:`write_table` would (see
+    :func:`csv_lines`); same checks, and the file appears only once complete.
+    """
+    p = _checked(path)
+    head = io.StringIO()
+    csv.writer(head).writerow([neutralise(h) for h in headers])
+    with _replacing(p) as tmp, tmp.open("wb") as fh:
+        fh.write(head.getvalue().encode())
+        for chunk in chunks:
+            fh.write(chunk)
+
+
+def csv_lines(
+    rows: Sequence[Sequence[Cell | Decimal]], types: Sequence[ColumnType], exp: int
+) -> list[str]:
+    """Each row as the CSV line (ending in CRLF) that :func:`write_table` writes for it."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    out = []
+    for row in _csv_ready(rows, list(types), exp):
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(row)
+        out.append(buf.getvalue())
+    return out
 
 
 #: a value in a column of text starts with a character that needs neutralising
@@ -150,6 +189,22 @@ def _csv_column(col: Sequence[Any], ctype: ColumnType, exp: int) -> Sequence[Any
     return out
 
 
+def _csv_ready(
+    chunk: Sequence[Sequence[Cell | Decimal]], types: list[ColumnType], exp: int
+) -> Iterable[Sequence[Any]]:
+    """A chunk of rows with each cell as the csv module should write it."""
+    width = len(types)
+    if any(len(r) != width for r in chunk):  # ragged rows: cell by cell
+        return [
+            [_csv_column([v], types[i] if i < width else "text", exp)[0] for i, v in enumerate(r)]
+            for r in chunk
+        ]
+    cols = [
+        _csv_column(col, t, exp) for col, t in zip(zip(*chunk, strict=True), types, strict=True)
+    ]
+    return zip(*cols, strict=True)
+
+
 def _write_csv(
     path: Path,
     headers: Sequence[str],
@@ -158,27 +213,12 @@ def _write_csv(
     exp: int,
 ) -> int:
     n = 0
-    width = len(headers)
     it = iter(rows)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow([neutralise(h) for h in headers])
         while chunk := list(islice(it, _CSV_CHUNK)):
-            if any(len(r) != width for r in chunk):  # ragged rows: cell by cell
-                for r in chunk:
-                    w.writerow(
-                        [
-                            _csv_column([v], types[i] if i < width else "text", exp)[0]
-                            for i, v in enumerate(r)
-                        ]
-                    )
-                n += len(chunk)
-                continue
-            cols = [
-                _csv_column(col, t, exp)
-                for col, t in zip(zip(*chunk, strict=True), types, strict=True)
-            ]
-            w.writerows(zip(*cols, strict=True))
+            w.writerows(_csv_ready(chunk, types, exp))
             n += len(chunk)
     return n
 
