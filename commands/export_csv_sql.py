@@ -246,4 +246,27 @@ def clean_chunk(data: bytes, lines: int, cells: int) -> bool:
     )
 
 
-__all__ = ["FALLBACK_MARK", "clean_chunk", "line_select"]
+def unclean_lines(lines: Sequence[bytes], cells: int) -> list[int]:
+    """Positions of the lines that fail :func:`clean_chunk`, found by halving the chunk.
+
+    Awkward lines are few, so checking joined halves costs far less than
+    checking every line on its own.
+    """
+    bad: list[int] = []
+
+    def visit(lo: int, hi: int) -> None:
+        if clean_chunk(b"".join(lines[lo:hi]), hi - lo, cells):
+            return
+        if hi - lo == 1:
+            bad.append(lo)
+            return
+        mid = (lo + hi) // 2
+        visit(lo, mid)
+        visit(mid, hi)
+
+    if lines:
+        visit(0, len(lines))
+    return bad
+
+
+__all__ = ["FALLBACK_MARK", "clean_chunk", "line_select", "unclean_lines"]

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from commands.custom_values import custom_text
-from commands.export_csv_sql import clean_chunk, line_select
+from commands.export_csv_sql import clean_chunk, line_select, unclean_lines
 from commands.fileformats import write_table
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS
 from commands.fileformats.writing import ColumnType, csv_lines, write_csv_lines
@@ -246,7 +246,7 @@ def _repaired(
     batch: Sequence[tuple[int, bytes]], cells: int, converter: _RowConverter, exp: int, today: date
 ) -> list[bytes]:
     """The lines of ``batch``, those SQLite could not format made by the generic path."""
-    bad = [cid for cid, line in batch if not clean_chunk(line, 1, cells)]
+    bad = [batch[i][0] for i in unclean_lines([line for _, line in batch], cells)]
     headers, types = export_headers(converter.custom_names)
     ident = headers.index("customer_id")
     stmt = bulk.export_select(today, q.ListSpec(where=c.c.id.in_(bad), include_archived=True))

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select, update
 
-from commands.export_csv_sql import _figure, _money, _text, clean_chunk
+from commands.export_csv_sql import _figure, _money, _text, clean_chunk, unclean_lines
 from commands.exporting import export_customers
 from commands.fileformats import neutralise
 from commands.fileformats.writing import _money_text
@@ -317,6 +317,15 @@ def test_clean_chunk_spots_separators_and_marks() -> None:
     assert not clean_chunk(b"a,b\nx\r\n", 1, 2)
     assert not clean_chunk(b"a,b\rx\r\n", 1, 2)
     assert not clean_chunk(b"a,b\x01\r\n", 1, 2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a,b\r\n", b"a,b,c\r\n", b'"a,b\r\n', b"a,\x01\r\n", b"a\n,b\r\n"]))
+)
+def test_unclean_lines_finds_exactly_the_lines_that_fail(lines: list[bytes]) -> None:
+    expected = [i for i, line in enumerate(lines) if not clean_chunk(line, 1, 2)]
+    assert unclean_lines(lines, 2) == expected
 
 
 _sql = sqlite3.connect(":memory:")
