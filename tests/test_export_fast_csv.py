@@ -188,6 +188,7 @@ SPECS = {
     "by revenue": q.ListSpec(sort=(("revenue", True),), include_archived=True),
     "filtered": q.ListSpec(where=c.c.payment_terms_days > 20),
     "window": q.ListSpec(limit=17, offset=5, include_archived=True),
+    "nobody": q.ListSpec(where=c.c.id < 0),
 }
 
 
@@ -202,7 +203,7 @@ def test_fast_csv_is_the_generic_output(
     fast, generic = _both(tricky, spec, tmp_path)
     assert fast == generic
     rows = list(csv.reader(fast.decode().splitlines(keepends=True)))
-    assert len(rows) > 1 and all(len(r) == len(rows[0]) for r in rows)
+    assert rows and all(len(r) == len(rows[0]) for r in rows)
 
 
 def test_fast_csv_lines_of_ordinary_rows_come_from_sql(
