@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import stripe
-from sqlalchemy import Engine, func, select
 from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
 
 from commands.config import Config
 from commands.errors import UserError
