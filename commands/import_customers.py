@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -37,6 +38,8 @@ CUSTOMER_COLUMNS = (
     "created_on",
     "payment_terms_days",
 )
+#: the columns of a new customer's row (:class:`NewCustomerRows`), after its id
+NEW_ROW_COLUMNS = (*CUSTOMER_COLUMNS, "reminders_opt_out", "search_text", "sort_name")
 #: customers column -> record attribute
 RECORD_ATTR = {"created_on": "created_at"}
 
@@ -59,6 +62,71 @@ class Stored:
         self.custom = stored_values(conn, ids, custom) if custom else {}
 
 
+def plain_tags(names: Sequence[str], good: set[str]) -> bool:
+    """Whether every tag name is well formed (the good ones are remembered in ``good``)."""
+    for t in names:
+        if t not in good:
+            if not TAG_RE.match(t):
+                return False
+            good.add(t)
+    return True
+
+
+class NewCustomerRows:
+    """A new customer's ``customers`` row (without its id) from its record.
+
+    Columns: :data:`NEW_ROW_COLUMNS`. Pure: the import pipeline's producer process builds
+    these too. Dates are ISO text on SQLite (what SQLAlchemy's ``Date`` stores).
+    """
+
+    def __init__(self, today: date, sqlite: bool) -> None:
+        self.today = today
+        self.sqlite = sqlite
+        #: date -> its ISO text (few distinct dates, many rows)
+        self._iso: dict[date, str] = {}
+
+    def __call__(self, r: CustomerRecord) -> tuple[Any, ...]:
+        email, company = r.email, r.company
+        name = r.name or email or ""
+        created = r.created_at or self.today
+        day: date | str = created
+        if self.sqlite:
+            iso = self._iso.get(created)
+            if iso is None:
+                iso = created.isoformat()
+                if len(self._iso) < MAX_CACHED_DATES:
+                    self._iso[created] = iso
+            day = iso
+        # search_text / fold, the ASCII case inline (one lower() instead of four folds)
+        text = " | ".join([p for p in (name, email, company) if p])
+        if text.isascii():
+            searchable, sort_name = text.lower(), name.lower()
+        else:
+            searchable, sort_name = search_text(name, email, company), fold(name)
+        return (
+            name,
+            email,
+            company,
+            r.phone,
+            r.address,
+            r.status or "active",
+            day,
+            r.payment_terms_days,
+            False,
+            searchable,
+            sort_name,
+        )
+
+
+@dataclass
+class NewCustomers:
+    """New, valid customers without custom fields, in file order: their rows (see
+    :class:`NewCustomerRows`) and tag names (None where the file gives none)."""
+
+    rows: list[tuple[Any, ...]]
+    tags: list[Sequence[str] | None]
+
+
 class CustomerImporter(Importer):
     kind = "customers"
 
@@ -68,10 +136,9 @@ class CustomerImporter(Importer):
         self._good_tags: set[str] = set()
         #: tag name as written -> id
         self._tag_ids: dict[str, int] = {}
-        #: date -> its ISO text for SQLite (few distinct dates, many rows)
-        self._iso: dict[date, str] = {}
         #: a row's tag names -> their ids, sorted (few distinct lists, many rows)
         self._ids_of_tags: dict[tuple[str, ...], list[int]] = {}
+        self._rows: NewCustomerRows | None = None
 
     def tag_ids(self, name: str) -> int:
         """The id of a tag as written (created when new)."""
@@ -81,6 +148,16 @@ class CustomerImporter(Importer):
             assert tid is not None
             self._tag_ids[name] = tid
         return tid
+
+    def tag_list_ids(self, names: Sequence[str]) -> list[int]:
+        """The ids of a row's tags, sorted (created when new)."""
+        key = tuple(names)
+        tids = self._ids_of_tags.get(key)
+        if tids is None:
+            tids = sorted({self.tag_ids(name) for name in names})
+            if len(self._ids_of_tags) < MAX_CACHED_TAG_LISTS:
+                self._ids_of_tags[key] = tids
+        return tids
 
     def check(self, r: CustomerRecord) -> tuple[Typed, list[RowError]]:
         """Typed custom values and the errors only the database can tell."""
@@ -192,57 +269,43 @@ class CustomerImporter(Importer):
     def insert(self, new: list[tuple[CustomerRecord, Typed]]) -> None:
         if not new:
             return
-        conn, today = self.conn, self.ws.today
-        ids = self._alloc.take(len(new))
-        sqlite = bulk.is_sqlite(conn)
-        rows: list[tuple[Any, ...]] = []
-        append = rows.append
-        iso = self._iso
-        for (r, _), cid in zip(new, ids, strict=True):
-            email, company = r.email, r.company
-            name = r.name or email or ""
-            created = r.created_at or today
-            day: date | str | None = created
-            if sqlite:
-                day = iso.get(created)
-                if day is None:
-                    day = created.isoformat()
-                    if len(iso) < MAX_CACHED_DATES:
-                        iso[created] = day
-            # search_text / fold, the ASCII case inline (one lower() instead of four folds)
-            text = " | ".join([p for p in (name, email, company) if p])
-            if text.isascii():
-                searchable, sort_name = text.lower(), name.lower()
-            else:
-                searchable, sort_name = search_text(name, email, company), fold(name)
-            append(
-                (
-                    cid,
-                    name,
-                    email,
-                    company,
-                    r.phone,
-                    r.address,
-                    r.status or "active",
-                    day,
-                    r.payment_terms_days,
-                    False,
-                    searchable,
-                    sort_name,
-                )
-            )
+        if self._rows is None:
+            self._rows = NewCustomerRows(self.ws.today, bulk.is_sqlite(self.conn))
+        make = self._rows
+        ids = self.insert_rows([make(r) for r, _ in new])
+        self.set_tags_and_custom(
+            [(r.tags, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
+        )
+
+    def insert_rows(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert :class:`NewCustomerRows` rows under new ids (returned, in order)."""
+        ids = self._alloc.take(len(rows))
         bulk.executemany(
-            conn,
+            self.conn,
             "customers",
-            ("id", *CUSTOMER_COLUMNS, "reminders_opt_out", "search_text", "sort_name"),
-            rows,
+            ("id", *NEW_ROW_COLUMNS),
+            [(cid, *row) for cid, row in zip(ids, rows, strict=True)],
         )
         self.new_ids.extend(ids)
         self.search.add(ids)
+        self.search.index(self.conn)
         self.touch(*ids)
-        self.set_tags_and_custom(
-            [(r, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
-        )
+        return ids
+
+    def feed_new(self, chunk: NewCustomers) -> None:
+        """A chunk of new customers the producer has built rows for (see
+        :mod:`commands.import_pipeline`), in file order after what came before."""
+        self.flush()  # what is pending comes first in the file
+        n = len(chunk.rows)
+        self.counts.rows += n
+        self.counts.inserted += n
+        if self.writing:
+            ids = self.insert_rows(chunk.rows)
+            self.set_tags_and_custom(
+                [(tags, cid, NOTHING_TYPED) for tags, cid in zip(chunk.tags, ids, strict=True)],
+                fresh=True,
+            )
+        self.flush()
 
     def update(
         self, old: list[tuple[CustomerRecord, int, Typed, dict[str, Any]]], s: Stored
@@ -275,28 +338,25 @@ class CustomerImporter(Importer):
         )
         self.search.stale()
         self.touch(*(cid for _, cid, _, _ in old))
-        self.set_tags_and_custom([(r, cid, typed) for r, cid, typed, _ in old], fresh=False)
+        self.set_tags_and_custom([(r.tags, cid, typed) for r, cid, typed, _ in old], fresh=False)
 
     def set_tags_and_custom(
-        self, items: Sequence[tuple[CustomerRecord, int, dict[str, dict[str, Any]]]], *, fresh: bool
+        self, items: Sequence[tuple[Sequence[str] | None, int, Typed]], *, fresh: bool
     ) -> None:
+        """Each item: (the row's tag names or None when not imported, customer id, typed custom
+        values); ``fresh`` customers have none stored yet."""
         conn = self.conn
-        tagged = [(cid, r.tags) for r, cid, _ in items if r.tags is not None]
+        tagged = [(cid, tags) for tags, cid, _ in items if tags is not None]
         if tagged:
             if not fresh:
                 conn.execute(delete(ct).where(ct.c.customer_id.in_([cid for cid, _ in tagged])))
-            pairs: list[tuple[int, int]] = []
-            ids_of = self._ids_of_tags
-            for cid, names in sorted(tagged, key=itemgetter(0)):
-                if not names:
-                    continue
-                key = tuple(names)
-                tids = ids_of.get(key)
-                if tids is None:
-                    tids = sorted({self.tag_ids(name) for name in names})
-                    if len(ids_of) < MAX_CACHED_TAG_LISTS:
-                        ids_of[key] = tids
-                pairs.extend([(cid, t) for t in tids])
+            ids_of = self.tag_list_ids
+            pairs = [
+                (cid, tid)
+                for cid, names in sorted(tagged, key=itemgetter(0))
+                if names
+                for tid in ids_of(names)
+            ]
             bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
         by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for _, cid, typed in items:
@@ -335,4 +395,10 @@ class CustomerImporter(Importer):
             )
 
 
-__all__ = ["CUSTOMER_COLUMNS", "CustomerImporter"]
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "CustomerImporter",
+    "NewCustomerRows",
+    "NewCustomers",
+    "plain_tags",
+]

@@ -42,11 +42,14 @@ from commands.files_common import (
 )
 from commands.gc_pause import gc_paused
 from commands.import_core import Importer
-from commands.import_customers import CustomerImporter
+from commands.import_customers import CustomerImporter, NewCustomerRows, NewCustomers
 from commands.import_ledger import InvoiceImporter, PaymentImporter
+from commands.import_pipeline import available as pipeline_available
+from commands.import_pipeline import produced_chunks
 from commands.results import MutationResult, Progress, Result
 from commands.workspace import Workspace
 from grammar import ast as A
+from store import bulk
 from store.bulk import indexes_suspended
 from store.search import NO_SEARCH_LOAD, SearchLoad, incremental_load
 
@@ -134,6 +137,36 @@ def one_pass(
     return imp
 
 
+def pipelined_pass(
+    ws: Workspace,
+    conn: Connection,
+    reader: TableReader,
+    mapping: Mapping,
+    *,
+    on_conflict: OnConflict,
+    progress: Callable[[Progress], None] | None,
+    total: int | None,
+    audit_entry: int,
+    search: SearchLoad,
+) -> Importer:
+    """:func:`one_pass` writing customers while a producer process validates the file."""
+    imp = CustomerImporter(
+        ws, conn, mapping, on_conflict=on_conflict, write=True, progress=progress, total=total
+    )
+    imp.audit_entry = audit_entry
+    imp.search = search
+    known = frozenset(imp.emails())
+    make = NewCustomerRows(ws.today, bulk.is_sqlite(conn))
+    with produced_chunks(reader, mapping, ws.currency, known, make) as chunks:
+        for chunk in chunks:
+            if isinstance(chunk, NewCustomers):
+                imp.feed_new(chunk)
+            else:
+                imp.feed_all(chunk)
+    imp.finish()
+    return imp
+
+
 def _not_imported(mapping: Mapping) -> str:
     if not mapping.unknown_columns:
         return ""
@@ -187,15 +220,22 @@ def import_file(
             entry = audit.record(
                 conn, sentence=call.sentence, action="import", affected=0, actor=ws.actor, undo=None
             )
-            with ExitStack() as bulk:
+            with ExitStack() as suspended:
                 search = NO_SEARCH_LOAD
-                if k == "customers" and (total or 0) > BULK_LOAD_ROWS:
-                    search = bulk.enter_context(incremental_load(conn))
-                    bulk.enter_context(indexes_suspended(conn, ("customers", "customer_tags")))
-                imp = one_pass(
-                    ws, conn, k, reader, mapping, on_conflict=conflict, write=True,
-                    progress=call.progress, total=total, audit_entry=entry, search=search,
-                )  # fmt: skip
+                big = k == "customers" and (total or 0) > BULK_LOAD_ROWS
+                if big:
+                    search = suspended.enter_context(incremental_load(conn))
+                    suspended.enter_context(indexes_suspended(conn, ("customers", "customer_tags")))
+                if big and pipeline_available():
+                    imp = pipelined_pass(
+                        ws, conn, reader, mapping, on_conflict=conflict, progress=call.progress,
+                        total=total, audit_entry=entry, search=search,
+                    )  # fmt: skip
+                else:
+                    imp = one_pass(
+                        ws, conn, k, reader, mapping, on_conflict=conflict, write=True,
+                        progress=call.progress, total=total, audit_entry=entry, search=search,
+                    )  # fmt: skip
                 if imp.error_count:  # raising rolls the whole transaction back
                     raise UserError(error_message(p, imp.errors, imp.error_count))
             counts = imp.counts

@@ -96,14 +96,15 @@ INDEX_IDS_SQL = (
 class SearchLoad:
     """The search index during a bulk load of customers (see :func:`incremental_load`).
 
-    The caller reports the customers it inserts (:meth:`add`); only they are indexed
-    at the end, in one statement. Changed existing customers (:meth:`stale`) make the
-    whole index rebuilt instead.
+    The caller reports the customers it inserts (:meth:`add`) and has them indexed as
+    it goes (:meth:`index`, one statement per batch, so the work interleaves with the
+    load) or at the end. Changed existing customers (:meth:`stale`) make the whole index
+    rebuilt at the end instead.
     """
 
     def __init__(self, active: bool) -> None:
         self.active = active
-        #: [first, last] runs of new customer ids
+        #: [first, last] runs of new customer ids not indexed yet
         self.runs: list[list[int]] = []
         self.rebuild = False
 
@@ -126,12 +127,19 @@ class SearchLoad:
         """Existing customers' search text changed: rebuild the whole index at the end."""
         if self.active:
             self.rebuild = True
+            self.runs.clear()
+
+    def index(self, conn: Connection) -> None:
+        """Index the customers added since the last call (nothing when a rebuild is due)."""
+        if self.runs and not self.rebuild:
+            conn.exec_driver_sql(INDEX_IDS_SQL, [tuple(r) for r in self.runs])
+            self.runs.clear()
 
     def finish(self, conn: Connection) -> None:
         if self.rebuild:
             conn.exec_driver_sql("INSERT INTO customer_search(customer_search) VALUES ('rebuild')")
-        elif self.runs:
-            conn.exec_driver_sql(INDEX_IDS_SQL, [tuple(r) for r in self.runs])
+        else:
+            self.index(conn)
 
 
 #: what callers outside a bulk load use: the triggers keep the index in step
