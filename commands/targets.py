@@ -43,8 +43,12 @@ def one_customer(ws: Workspace, conn: Connection, query: A.Query, call: Call) ->
     return resolve_customer(conn, f"#{ids[0]}")
 
 
+#: how many customers a confirmation names
+PREVIEW = 5
+
+
 def preview(conn: Connection, ids: list[int]) -> list[str]:
-    return q.names_of(conn, ids, limit=5)
+    return q.names_of(conn, ids, limit=PREVIEW)
 
 
 def plural(n: int, word: str) -> str:

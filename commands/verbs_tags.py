@@ -6,13 +6,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, union, update
 
 from commands import audit
 from commands.errors import UserError
 from commands.executor import Call, handles
 from commands.results import MutationResult
-from commands.targets import plural, preview, translate
+from commands.targets import PREVIEW, plural, preview, translate
 from commands.workspace import Workspace
 from grammar import ast as A
 from grammar.parser import suggest
@@ -162,28 +162,28 @@ def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
     with ws.write() as conn:
         spec = translate(ws, conn, cmd.target, call).spec
         plans: list[tuple[str, int | None, Any]] = []
-        changed_ids: set[int] = set()
+        changing: list[Any] = []  # per tag, the ids it changes (counted in SQL, not fetched)
         for name in cmd.tags:
             tid = find_tag(conn, name) if adding else existing_tag(conn, name)
             base = q.ids_select(ws.today, spec).subquery()
             has = select(ct.c.customer_id).where(ct.c.tag_id == tid)
             cond = base.c.customer_id.notin_(has) if adding else base.c.customer_id.in_(has)
             ids_sel = select(base.c.customer_id).where(cond)
-            ids = (
-                list(conn.execute(ids_sel).scalars())
-                if tid is not None
-                else list(conn.execute(select(base.c.customer_id)).scalars())
-            )
-            changed_ids.update(ids)
+            changing.append(ids_sel if tid is not None else select(base.c.customer_id))
             plans.append((name, tid, ids_sel))
+        changed = union(*changing).subquery() if len(changing) > 1 else changing[0].subquery()
+        # one pass: the first ids (for the preview), each row carrying the total
+        first = conn.execute(
+            select(changed.c[0], func.count().over()).order_by(changed.c[0]).limit(PREVIEW)
+        ).all()
+        n = first[0][1] if first else 0
         names = ", ".join(cmd.tags)
-        n = len(changed_ids)
         message = (
             f"Tagged {plural(n, 'customer')} with {names}"
             if adding
             else f"Removed {names} from {plural(n, 'customer')}"
         )
-        sample = preview(conn, sorted(changed_ids))
+        sample = preview(conn, [cid for cid, _ in first])
         guard = call.guard(ws, verb, n, sample, message)
         if guard is not None:
             return guard
@@ -198,14 +198,13 @@ def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
                 conn, sentence=call.sentence, action=verb, affected=0, actor=ws.actor, undo=None
             )
             group = group or entry
-            conn.execute(
+            count = conn.execute(
                 insert(items_t).from_select(
                     ["audit_id", "customer_id"],
                     select(literal(entry), ids_sel.subquery().c.customer_id),
                 )
-            )
+            ).rowcount
             mine = select(items_t.c.customer_id).where(items_t.c.audit_id == entry)
-            count = conn.execute(select(func.count()).select_from(mine.subquery())).scalar_one()
             if adding:
                 conn.execute(
                     insert(ct).from_select(

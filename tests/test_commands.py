@@ -204,6 +204,24 @@ def test_untag_and_multiple_tags_undo_together(demo_ws: Workspace) -> None:
     assert tag_count(demo_ws, "eu") == before_eu
 
 
+def test_bulk_tag_counts_and_previews_each_customer_once(ws: Workspace) -> None:
+    ids = [add(ws, f"Zeta {i}", f"z{i}@zeta.test") for i in range(8)]
+    run(ws, "tag customers matching zeta 1 with vip", confirmed=True)  # one has vip already
+    asked = run(ws, "tag customers matching zeta with vip, gold")
+    # eight customers change (seven get vip, all eight get gold), each counted once
+    assert isinstance(asked, ConfirmationNeeded) and asked.affected == 8
+    assert asked.sample == [f"#{i} Zeta {n} <z{n}@zeta.test>" for n, i in enumerate(ids[:5])]
+    assert tag_count(ws, "gold") == 0
+    done = run(ws, "tag customers matching zeta with vip, gold", confirmed=True)
+    assert isinstance(done, MutationResult) and done.affected == 8
+    assert (tag_count(ws, "vip"), tag_count(ws, "gold")) == (8, 8)
+    nobody = run(ws, "tag customers matching zeta with vip", confirmed=True)
+    assert isinstance(nobody, MutationResult) and nobody.affected == 0 and nobody.sample == []
+    run(ws, "undo")
+    run(ws, "undo")
+    assert (tag_count(ws, "vip"), tag_count(ws, "gold")) == (1, 0)
+
+
 def test_failed_command_changes_nothing(demo_ws: Workspace) -> None:
     with demo_ws.read() as conn:
         entries = conn.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
