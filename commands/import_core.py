@@ -172,11 +172,16 @@ class Importer:
         # allocated in one run); only past MAX_RANGES do they become audit_items rows
         ranges = self.inserted_ranges
         mark = len(ranges)
-        for i in self.new_ids:
-            if ranges and ranges[-1][1] + 1 == i:
-                ranges[-1][1] = i
+        ids = self.new_ids
+        if ids and ids == list(range(ids[0], ids[0] + len(ids))):  # one run (SQLite)
+            runs = [[ids[0], ids[-1]]]
+        else:
+            runs = [[i, i] for i in ids]
+        for first, last in runs:
+            if ranges and ranges[-1][1] + 1 == first:
+                ranges[-1][1] = last
             else:
-                ranges.append([i, i])
+                ranges.append([first, last])
         if len(ranges) > MAX_RANGES:
             del ranges[mark:]
             bulk.executemany(

@@ -350,16 +350,15 @@ class CustomerImporter(Importer):
         if tagged:
             if not fresh:
                 conn.execute(delete(ct).where(ct.c.customer_id.in_([cid for cid, _ in tagged])))
-            ids_of = self.tag_list_ids
-            pairs = [
-                (cid, tid)
-                for cid, names in sorted(tagged, key=itemgetter(0))
-                if names
-                for tid in ids_of(names)
-            ]
+            keyed = [(cid, tuple(names)) for cid, names in sorted(tagged, key=itemgetter(0))]
+            # each distinct list once (few lists, many rows), new tags in file order
+            ids_of = {key: self.tag_list_ids(key) for key in dict.fromkeys(k for _, k in keyed)}
+            pairs = [(cid, tid) for cid, key in keyed for tid in ids_of[key]]
             bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
         by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for _, cid, typed in items:
+            if not typed:
+                continue
             for name, value in typed.items():
                 by_field.setdefault(name, []).append((cid, value))
         for name, values in by_field.items():
