@@ -10,6 +10,8 @@ in file order through a pipe that holds about one chunk, so memory stays flat.
 
 An exception in the producer is raised in the parent (which rolls the import back);
 when the parent stops early, for whatever reason, the producer is ended and reaped.
+The child only reads the file and the objects it was given (no database, no logging),
+so forking from a worker thread of the TUI is safe.
 """
 
 from __future__ import annotations
@@ -122,7 +124,10 @@ def produced_chunks(
     proc.start()
     send.close()  # the child holds the only write end: its exit means EOF here
 
+    finished = False
+
     def chunks() -> Iterator[Chunk]:
+        nonlocal finished
         while True:
             try:
                 msg = receive.recv()
@@ -132,6 +137,7 @@ def produced_chunks(
                     f"the import's reader process stopped (exit code {proc.exitcode})"
                 ) from None
             if isinstance(msg, _Done):
+                finished = True
                 return
             if isinstance(msg, _Failed):
                 raise msg.error
@@ -141,7 +147,7 @@ def produced_chunks(
         yield chunks()
     finally:
         receive.close()
-        if proc.is_alive():
+        if not finished and proc.is_alive():
             proc.terminate()
         proc.join(STOP_TIMEOUT)
         if proc.is_alive():  # pragma: no cover - SIGTERM is not handled in the child
