@@ -549,7 +549,7 @@ async def test_a_search_with_many_matches_paints_once_then_counts(tmp_path: Path
         await settle(app, pilot)
         exact = app.backend.count("find a")
         assert exact > PAGE_SIZE
-        # the first window is shown with a provisional "200+"; the count only updates the total
+        # the first window is shown with a provisional "100+"; the count only updates the total
         assert loads == [PAGE_SIZE]
         assert table.total == app.total == exact and app.total_exact
         assert title(app).startswith(f"{exact:,} of ")

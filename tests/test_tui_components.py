@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
@@ -286,7 +287,7 @@ async def test_table_fetches_only_visible_windows() -> None:
         await pilot.pause()
         assert table.cursor_row == 99_999
         # one more window (the last), nothing in between
-        assert app.calls[-1] == (99_800, PAGE_SIZE, None, False)
+        assert app.calls[-1] == (99_999 // PAGE_SIZE * PAGE_SIZE, PAGE_SIZE, None, False)
         assert len(app.calls) == 2
         assert table.cursor_customer is not None
         assert table.cursor_customer.id == 100_000
@@ -477,6 +478,38 @@ async def test_command_bar_history_and_submit(tmp_path: Path) -> None:
         assert app.submitted == ["find acme"]
         assert bar.value == ""
         assert path.read_text().splitlines() == ["customers", "late payers", "find acme"]
+
+
+@sync
+async def test_a_long_sentence_scrolls_in_the_input_without_relayout(tmp_path: Path) -> None:
+    app = BarApp(tmp_path / "h", None)
+    async with app.run_test(size=(40, 12)) as pilot:
+        bar = app.query_one(CommandBar)
+        field = bar.input
+        layouts = 0
+        refresh = field.refresh
+
+        def counting(*regions: Any, **options: Any) -> Any:
+            nonlocal layouts
+            layouts += bool(options.get("layout"))
+            return refresh(*regions, **options)
+
+        field.refresh = counting  # type: ignore[method-assign]
+        sentence = "note acme: " + "call back about the discount " * 3
+        await pilot.press(*sentence)
+        await pilot.pause()
+        assert bar.value == sentence
+        assert layouts <= 1  # once, when the text first overflows (Input: one per key)
+        assert field.virtual_size.width > field.content_size.width
+        assert field.scroll_x == field.max_scroll_x > 0  # the cursor's end is in view
+        x = field.cursor_screen_offset.x
+        assert field.content_region.x <= x <= field.content_region.right
+        await pilot.press("home")
+        await pilot.pause()
+        assert field.scroll_x == 0
+        await pilot.press("end", *["backspace"] * len(sentence))
+        await pilot.pause()
+        assert bar.value == "" and field.scroll_x == 0
 
 
 @sync

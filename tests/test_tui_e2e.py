@@ -141,7 +141,7 @@ def test_the_installed_app_in_tmux(tmp_path: Path, terminal: Terminal) -> None:
     terminal.keys("C-u")  # clear the prefill
     terminal.type("late payers sorted by revenue desc")
     terminal.keys("Enter")
-    # the list's title, once the exact count is in ("200+ of ..." until then)
+    # the list's title, once the exact count is in ("100+ of ..." until then)
     title = re.compile(rf"(\d[\d,]*) of {everyone:,} customers — late payers sorted by revenue")
     screen = terminal.wait_for(lambda s: title.search(s) is not None)
     match = title.search(screen)

@@ -348,7 +348,7 @@ class OpenInvoiceApp(App[None]):
         """The first window first (an index walk that stops early), then the count.
 
         A window shorter than a page *is* the count. Otherwise the list is
-        shown at once with a provisional total ("200+ of ...") and the exact
+        shown at once with a provisional total ("100+ of ...") and the exact
         count (a scan of every match) follows in a second message, so a
         keystroke in the search repaints the list without waiting for it.
         """

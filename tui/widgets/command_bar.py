@@ -19,7 +19,9 @@ from textual import on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -116,6 +118,22 @@ def apply_completion(value: str, completion: Completion) -> str:
     return new
 
 
+class SentenceInput(Input):
+    """Textual's Input, without a layout pass over the whole screen on every key.
+
+    Input keeps its text's width in ``virtual_size``, which Textual treats as a
+    layout change; the box itself never changes size here (full width, fixed
+    height), so only the input's own scroll range is updated.
+    """
+
+    def _watch_value(self, value: str) -> None:
+        size = Size(self.content_width, 1)
+        if size != self.virtual_size:
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        super()._watch_value(value)  # sets the same size again: no layout
+
+
 class CommandBar(Vertical):
     """Completion dropdown + input; posts :class:`Submitted`."""
 
@@ -173,7 +191,7 @@ class CommandBar(Vertical):
 
     def compose(self) -> ComposeResult:
         # (the completion dropdown is mounted when first needed: ``dropdown``)
-        yield Input(
+        yield SentenceInput(
             placeholder="Type a command — e.g. late payers sorted by revenue",
             id="input",
             select_on_focus=False,
