@@ -6,11 +6,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, literal, select, union, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from commands import audit
 from commands.errors import UserError
-from commands.executor import Call, handles
+from commands.executor import Call, Rollback, handles
 from commands.results import MutationResult
 from commands.targets import PREVIEW, plural, preview, translate
 from commands.workspace import Workspace
@@ -158,53 +158,43 @@ def _undo_delete(conn: Connection, entry: int, recipe: dict[str, Any]) -> None:
 
 
 def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
+    """Tag or untag in set-based SQL, audited per tag for undo.
+
+    The change is made first and measured from its audit items (one pass over
+    the selection); a dry run or a change that needs confirmation is then
+    rolled back, so it leaves nothing behind.
+    """
     verb = "tag" if adding else "untag"
     with ws.write() as conn:
         spec = translate(ws, conn, cmd.target, call).spec
-        plans: list[tuple[str, int | None, Any]] = []
-        changing: list[Any] = []  # per tag, the ids it changes (counted in SQL, not fetched)
-        for name in cmd.tags:
-            tid = find_tag(conn, name) if adding else existing_tag(conn, name)
-            base = q.ids_select(ws.today, spec).subquery()
-            has = select(ct.c.customer_id).where(ct.c.tag_id == tid)
-            cond = base.c.customer_id.notin_(has) if adding else base.c.customer_id.in_(has)
-            ids_sel = select(base.c.customer_id).where(cond)
-            changing.append(ids_sel if tid is not None else select(base.c.customer_id))
-            plans.append((name, tid, ids_sel))
-        changed = union(*changing).subquery() if len(changing) > 1 else changing[0].subquery()
-        # one pass: the first ids (for the preview), each row carrying the total
-        first = conn.execute(
-            select(changed.c[0], func.count().over()).order_by(changed.c[0]).limit(PREVIEW)
-        ).all()
-        n = first[0][1] if first else 0
-        names = ", ".join(cmd.tags)
-        message = (
-            f"Tagged {plural(n, 'customer')} with {names}"
-            if adding
-            else f"Removed {names} from {plural(n, 'customer')}"
-        )
-        sample = preview(conn, [cid for cid, _ in first])
-        guard = call.guard(ws, verb, n, sample, message)
-        if guard is not None:
-            return guard
-        group: int | None = None
-        for name, tid, ids_sel in plans:
+        targets = [
+            (name, find_tag(conn, name) if adding else existing_tag(conn, name))
+            for name in cmd.tags
+        ]
+        entries: list[int] = []
+        for name, tid in targets:
             created = tid is None
+            base = q.ids_select(ws.today, spec).subquery()
+            ids_sel = select(base.c.customer_id)
             if tid is None:
                 tid = _create(conn, name)
-                base = q.ids_select(ws.today, spec).subquery()
-                ids_sel = select(base.c.customer_id)
+            else:
+                has = select(ct.c.customer_id).where(ct.c.tag_id == tid)
+                cond = base.c.customer_id.notin_(has) if adding else base.c.customer_id.in_(has)
+                ids_sel = ids_sel.where(cond)
             entry = audit.record(
                 conn, sentence=call.sentence, action=verb, affected=0, actor=ws.actor, undo=None
             )
-            group = group or entry
-            count = conn.execute(
+            entries.append(entry)
+            conn.execute(
                 insert(items_t).from_select(
                     ["audit_id", "customer_id"],
                     select(literal(entry), ids_sel.subquery().c.customer_id),
                 )
-            ).rowcount
+            )
             mine = select(items_t.c.customer_id).where(items_t.c.audit_id == entry)
+            # (rowcount is -1 for an empty INSERT ... SELECT on PostgreSQL: count the index)
+            count = conn.execute(select(func.count()).select_from(mine.subquery())).scalar_one()
             if adding:
                 conn.execute(
                     insert(ct).from_select(
@@ -217,10 +207,31 @@ def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
             else:
                 conn.execute(delete(ct).where(ct.c.tag_id == tid, ct.c.customer_id.in_(mine)))
             op = "untag" if adding else "retag"
-            audit.set_undo(
-                conn, entry, {"op": op, "tag_id": tid, "group": group, "created": created}, count
-            )
-    return MutationResult(verb, n, message, audit_id=group, sample=sample)
+            undo = {"op": op, "tag_id": tid, "group": entries[0], "created": created}
+            audit.set_undo(conn, entry, undo, count)
+        n, first = _changed(conn, entries, count)
+        names = ", ".join(cmd.tags)
+        message = (
+            f"Tagged {plural(n, 'customer')} with {names}"
+            if adding
+            else f"Removed {names} from {plural(n, 'customer')}"
+        )
+        sample = preview(conn, first)
+        guard = call.guard(ws, verb, n, sample, message)
+        if guard is not None:
+            raise Rollback(guard)
+    return MutationResult(verb, n, message, audit_id=entries[0], sample=sample)
+
+
+def _changed(conn: Connection, entries: list[int], last_count: int) -> tuple[int, list[int]]:
+    """How many customers the audit entries changed (each once), and the first ids."""
+    mine = items_t.c.audit_id.in_(entries)
+    first = select(items_t.c.customer_id).where(mine).distinct()
+    ids = list(conn.execute(first.order_by(items_t.c.customer_id).limit(PREVIEW)).scalars())
+    if len(entries) == 1:
+        return last_count, ids
+    counted = select(func.count(items_t.c.customer_id.distinct())).where(mine)
+    return conn.execute(counted).scalar_one(), ids
 
 
 @handles(A.Tag)
