@@ -211,7 +211,13 @@ def test_bulk_tag_counts_and_previews_each_customer_once(ws: Workspace) -> None:
     # eight customers change (seven get vip, all eight get gold), each counted once
     assert isinstance(asked, ConfirmationNeeded) and asked.affected == 8
     assert asked.sample == [f"#{i} Zeta {n} <z{n}@zeta.test>" for n, i in enumerate(ids[:5])]
-    assert tag_count(ws, "gold") == 0
+    dry = run(ws, "tag customers matching zeta with vip, gold", dry_run=True)
+    assert isinstance(dry, MutationResult) and dry.dry_run and dry.affected == 8
+    assert dry.sample == asked.sample
+    with ws.read() as conn:  # asking and the dry run left nothing: no tag, no audit entry
+        assert conn.execute(select(Tag.id).where(Tag.name == "gold")).first() is None
+        audited = conn.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    assert tag_count(ws, "vip") == 1 and audited == 1
     done = run(ws, "tag customers matching zeta with vip, gold", confirmed=True)
     assert isinstance(done, MutationResult) and done.affected == 8
     assert (tag_count(ws, "vip"), tag_count(ws, "gold")) == (8, 8)
