@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Connection,
     String,
     and_,
+    bindparam,
     exists,
     func,
     or_,
@@ -220,20 +222,24 @@ def outbox_rows(conn: Connection, invoice_ids: Sequence[int]) -> dict[int, dict[
     return out
 
 
-def still_due(conn: Connection, invoice_ids: Sequence[int], d: date) -> set[int]:
-    """Of these invoices, those still unpaid and countable, customer not paused or opted out."""
-    rows = list(
-        conn.execute(
-            select(inv.c.id, inv.c.total_cents, inv.c.paid_cents, inv.c.last_paid_on)
-            .join_from(inv, c, c.c.id == inv.c.customer_id)
-            .where(
-                inv.c.id.in_(list(invoice_ids)),
-                inv.c.status == "sent",
-                inv.c.issued_on <= d,
-                eligible_customer(d),
-            )
+@lru_cache(maxsize=8)
+def _still_due_select(d: date) -> Any:
+    """The check made before each send, built once per day (sending checks every email)."""
+    return (
+        select(inv.c.id, inv.c.total_cents, inv.c.paid_cents, inv.c.last_paid_on)
+        .join_from(inv, c, c.c.id == inv.c.customer_id)
+        .where(
+            inv.c.id.in_(bindparam("ids", expanding=True)),
+            inv.c.status == "sent",
+            inv.c.issued_on <= d,
+            eligible_customer(d),
         )
     )
+
+
+def still_due(conn: Connection, invoice_ids: Sequence[int], d: date) -> set[int]:
+    """Of these invoices, those still unpaid and countable, customer not paused or opted out."""
+    rows = conn.execute(_still_due_select(d), {"ids": list(invoice_ids)}).all()
     ahead = [r.id for r in rows if r.last_paid_on is not None and r.last_paid_on > d]
     paid = paid_as_of(conn, ahead, d) if ahead else {}
     return {r.id for r in rows if r.total_cents - paid.get(r.id, r.paid_cents) > 0}
