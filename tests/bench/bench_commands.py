@@ -23,7 +23,7 @@ from commands import executor
 from commands.workspace import Workspace
 from grammar import parser as grammar_parser
 from grammar.complete import Vocabulary, complete
-from tests.bench.common import AS_OF, HEADER, bench_db, row, timeit
+from tests.bench.common import AS_OF, HEADER, bench_db, row, settle_disk, timeit
 
 SENTENCES = [
     "late payers",
@@ -142,6 +142,7 @@ def _bulk_tag(path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "bulk.db"
         shutil.copy(path, copy)
+        settle_disk()
         ws = Workspace.open(f"sqlite:///{copy}", AS_OF.isoformat())
         ws.ensure_figures()
         sentence = "tag top 20000 customers by revenue with bench"

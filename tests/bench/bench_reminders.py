@@ -33,7 +33,7 @@ from commands.reminder_schedule import ReminderPolicy, stages_for
 from commands.workspace import Workspace
 from store.engine import make_engine, read_tx
 from store.models import UNREMINDABLE
-from tests.bench.common import AS_OF, HEADER, bench_db, row, timeit
+from tests.bench.common import AS_OF, HEADER, bench_db, row, settle_disk, timeit
 from tests.reminders_support import MAIL_FROM, NOON, seed, workspace
 from tests.smtp_server import SmtpTestServer
 
@@ -91,6 +91,7 @@ def bench_finding(day: date | None = None) -> tuple[float, float, int, int]:
     a later ``day``: ``reminders due <day>``, only the stages falling on it.
     """
     path, _ = bench_db()
+    settle_disk()  # the sending bench before this one wrote its own database
     engine = make_engine(f"sqlite:///{path}", migrate=False)
     ws = Workspace(engine=engine, config=Config({}), as_of_override=AS_OF, clock_override=NOON)
     policy: ReminderPolicy = policy_for(ws)

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.common import AS_OF, HEADER, bench_db, row
+from tests.bench.common import AS_OF, HEADER, bench_db, row, settle_disk
 
 SIZE = (160, 45)
 SEARCH = "acme"
@@ -199,6 +199,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench100k.db"
         shutil.copyfile(source, path)
+        settle_disk()
         url = f"sqlite:///{path}"
         _run_probe("app", url)  # warm the OS file cache and the parser table cache
         apps = [_run_probe("app", url) for _ in range(3)]

@@ -38,6 +38,15 @@ def bench_db(customers: int = 100_000) -> tuple[Path, float | None]:
     return path, stats.seconds
 
 
+def settle_disk() -> None:
+    """Write back dirty pages (a database just built or copied) before timing.
+
+    Otherwise the kernel flushes hundreds of MB while the first timed code runs,
+    and whichever side is measured first pays for it.
+    """
+    os.sync()
+
+
 def timeit(fn: Callable[[], Any], repeat: int = 15, warmup: int = 2) -> float:
     """Median seconds of ``fn`` over ``repeat`` runs after a warm-up."""
     for _ in range(warmup):
