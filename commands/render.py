@@ -110,8 +110,16 @@ def _cell(value: Any) -> str:
 
 
 def render_text(result: Result, console: Any) -> None:
-    """Print a result for people (rich)."""
+    """Print a result for people (rich).
+
+    Data (names, messages, cells) is printed as plain text, never as rich
+    markup: a customer called "[bold]x" or the "[dry run]" label shows as written.
+    """
     from rich.table import Table
+    from rich.text import Text
+
+    def say(text: str, **style: Any) -> None:
+        console.print(text, markup=False, highlight=False, **style)
 
     if isinstance(result, QueryResult):
         table = Table(title=f"{result.total:,} customers", title_justify="left")
@@ -128,7 +136,7 @@ def render_text(result: Result, console: Any) -> None:
         ):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in result.rows:
-            table.add_row(
+            cells = (
                 str(r.id),
                 r.name,
                 r.email or "",
@@ -139,26 +147,31 @@ def render_text(result: Result, console: Any) -> None:
                 _cell(r.last_activity),
                 ", ".join(r.tags),
             )
+            table.add_row(*map(Text, cells))
         console.print(table)
     elif isinstance(result, TableResult):
-        table = Table(title=result.title, title_justify="left", caption=result.footer or None)
+        table = Table(
+            title=Text(result.title),
+            title_justify="left",
+            caption=Text(result.footer) if result.footer else None,
+        )
         for col in result.columns:
-            table.add_column(col)
+            table.add_column(Text(col))
         for row in result.rows:
-            table.add_row(*[_cell(v) for v in row])
+            table.add_row(*[Text(_cell(v)) for v in row])
         console.print(table)
     elif isinstance(result, MutationResult):
         prefix = "[dry run] " if result.dry_run else ""
-        console.print(f"{prefix}{result.message}")
+        say(f"{prefix}{result.message}")
         for s in result.sample:
-            console.print(f"  {s}")
+            say(f"  {s}")
         if result.undoable and not result.dry_run and result.audit_id:
-            console.print("  undo with `openinvoice run undo`", style="dim")
+            say("  undo with `openinvoice run undo`", style="dim")
     elif isinstance(result, ConfirmationNeeded):
-        console.print(f"{result.message}")
+        say(result.message)
         for s in result.sample:
-            console.print(f"  {s}")
-        console.print(
+            say(f"  {s}")
+        say(
             f"This changes {result.affected:,} customers: re-run with --yes to do it, "
             "or --dry-run to only show it."
         )

@@ -1,0 +1,53 @@
+"""Text output of results: data is printed as written, never read as rich markup."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from rich.console import Console
+
+from commands.render import render_text
+from commands.results import (
+    ConfirmationNeeded,
+    CustomerRow,
+    MutationResult,
+    QueryResult,
+    TableResult,
+)
+
+TRICKY = "[bold]Evil[/bold] [red]Corp"
+
+
+def printed(result: object) -> str:
+    out = io.StringIO()
+    render_text(result, Console(file=out, width=200, color_system=None))  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def customer(name: str) -> CustomerRow:
+    zero = Decimal("0.00")
+    return CustomerRow(
+        id=7, name=name, email="a@b.test", company="[i]co", status="active", tags=["[x]"],
+        revenue=zero, invoiced=zero, outstanding=zero, invoice_count=0,
+        average_invoice_value=zero, last_invoice_date=None, last_payment_date=None,
+        invoice_frequency_days=None, average_days_to_pay=None, average_days_late=None,
+        on_time_rate=None,
+    )  # fmt: skip
+
+
+def test_a_dry_run_says_so_and_names_print_as_written() -> None:
+    text = printed(MutationResult("tag", 1, "Tagged 1 customer with vip", dry_run=True,
+                                  sample=[f"#7 {TRICKY}"]))  # fmt: skip
+    assert "[dry run] Tagged 1 customer with vip" in text
+    assert f"#7 {TRICKY}" in text
+    asked = printed(ConfirmationNeeded("tag", 9, f"Tag {TRICKY}?", sample=[TRICKY]))
+    assert asked.count(TRICKY) == 2
+
+
+def test_tables_print_cells_as_written() -> None:
+    text = printed(QueryResult(total=1, rows=[customer(TRICKY)]))
+    assert TRICKY in text and "[i]co" in text and "[x]" in text
+    listing = printed(TableResult("[b]Notes", ["[c]ol"], [[TRICKY]], footer="[f]oot"))
+    assert "[b]Notes" in listing and "[c]ol" in listing and TRICKY in listing
+    assert "[f]oot" in listing
