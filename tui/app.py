@@ -395,23 +395,22 @@ class OpenInvoiceApp(App[None]):
     def on_open_invoice_app_query_loaded(self, message: QueryLoaded) -> None:
         new_query = message.query != self.query_text
         table = self.table
-        if (
+        # the exact count of the rows on screen already: nothing new to paint
+        counted_only = (
             not new_query
             and message.first_page is not None
             and message.first_page is self._shown_first_page
             and table.sort_key is None
-        ):
-            # the exact count of what is on screen already: no new rows to paint
-            self.total, self.total_exact = message.total, message.exact
-            self.all_total = message.all_total
-            table.set_total(message.total)
-            self._set_title()
-            return
-        self._shown_first_page = message.first_page
+        )
         self.query_text = message.query
         self.total = message.total
         self.total_exact = message.exact
         self.all_total = message.all_total
+        if counted_only:
+            table.set_total(message.total)
+            self._set_title()
+            return
+        self._shown_first_page = message.first_page
         reset_sort = new_query
         first_page = message.first_page
         if not reset_sort and table.sort_key is not None:

@@ -21,12 +21,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from tui.keymap import bindings_for
+from tui.widgets.scroll_range import set_virtual_size
 
 Completion = tuple[str, str, int]
 Complete = Callable[[str], Sequence[Completion]]
@@ -127,10 +127,7 @@ class SentenceInput(Input):
     """
 
     def _watch_value(self, value: str) -> None:
-        size = Size(self.content_width, 1)
-        if size != self.virtual_size:
-            self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)
+        set_virtual_size(self, Size(self.content_width, 1))
         super()._watch_value(value)  # sets the same size again: no layout
 
 

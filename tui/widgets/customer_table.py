@@ -33,11 +33,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from commands.results import CustomerRow
 from tui.keymap import bindings_for
+from tui.widgets.scroll_range import set_virtual_size
 
 #: rows per window fetched together: about two screens, so a keystroke in the
 #: search fetches and builds only what is about to be shown
@@ -272,7 +272,7 @@ class CustomerTable(ScrollView, can_focus=True):
         if not keep_selection:
             self.selected.clear()
             self.post_message(self.SelectionChanged(frozenset()))
-        self._set_virtual_height(total + 1)
+        set_virtual_size(self, Size(self.row_width, total + 1))
         cursor = min(self.cursor_row, max(total - 1, 0)) if keep_cursor else 0
         if not keep_cursor:
             self.scroll_to(y=0, animate=False, immediate=True)
@@ -283,22 +283,9 @@ class CustomerTable(ScrollView, can_focus=True):
     def set_total(self, total: int) -> None:
         """The exact row count of the result shown (its rows stay as they are)."""
         self.total = total
-        self._set_virtual_height(total + 1)
+        set_virtual_size(self, Size(self.row_width, total + 1))
         if self.cursor_row >= total:
             self.cursor_row = max(total - 1, 0)
-
-    def _set_virtual_height(self, height: int) -> None:
-        """A new row count without a layout pass over the whole screen.
-
-        Assigning ``virtual_size`` makes Textual lay out every widget again
-        (half the cost of a keystroke in the search); the table's box does not
-        change, so only its scrollbars are updated, and they ask for a layout
-        themselves when one appears or disappears.
-        """
-        size = Size(self.row_width, height)
-        if size != self.virtual_size:
-            self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)
 
     def reload(self) -> None:
         """Drop the cache and fetch again (figures changed), keeping the cursor."""
