@@ -230,8 +230,7 @@ def _still_due_select(d: date) -> Any:
         .join_from(inv, c, c.c.id == inv.c.customer_id)
         .where(
             inv.c.id.in_(bindparam("ids", expanding=True)),
-            inv.c.status == "sent",
-            inv.c.issued_on <= d,
+            *countable(d),
             eligible_customer(d),
         )
     )

@@ -209,7 +209,7 @@ def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
             op = "untag" if adding else "retag"
             undo = {"op": op, "tag_id": tid, "group": entries[0], "created": created}
             audit.set_undo(conn, entry, undo, count)
-        n, first = _changed(conn, entries, count)
+        n, first = _changed(conn, entries)
         names = ", ".join(cmd.tags)
         message = (
             f"Tagged {plural(n, 'customer')} with {names}"
@@ -223,14 +223,12 @@ def _bulk(ws: Workspace, cmd: A.Tag | A.Untag, call: Call, adding: bool) -> Any:
     return MutationResult(verb, n, message, audit_id=entries[0], sample=sample)
 
 
-def _changed(conn: Connection, entries: list[int], last_count: int) -> tuple[int, list[int]]:
+def _changed(conn: Connection, entries: list[int]) -> tuple[int, list[int]]:
     """How many customers the audit entries changed (each once), and the first ids."""
     mine = items_t.c.audit_id.in_(entries)
+    counted = select(func.count(items_t.c.customer_id.distinct())).where(mine)
     first = select(items_t.c.customer_id).where(mine).distinct()
     ids = list(conn.execute(first.order_by(items_t.c.customer_id).limit(PREVIEW)).scalars())
-    if len(entries) == 1:
-        return last_count, ids
-    counted = select(func.count(items_t.c.customer_id.distinct())).where(mine)
     return conn.execute(counted).scalar_one(), ids
 
 
