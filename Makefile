@@ -7,7 +7,7 @@ DEMO_DB ?= $(CURDIR)/demo.sqlite3
 DEMO_CUSTOMERS ?= 2000
 PYTEST_ARGS ?=
 
-.PHONY: install run demo test check lint format typecheck contracts bench screenshots clean
+.PHONY: install run demo test check lint format typecheck contracts bench fuzz screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ run: $(STAMP) $(DEMO_DB)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -m "not postgres" -k "not snapshot" $(PYTEST_ARGS) $$(grep -l "@given" tests/*.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

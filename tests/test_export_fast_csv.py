@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select, update
 
@@ -330,10 +330,19 @@ def test_unclean_lines_finds_exactly_the_lines_that_fail(lines: list[bytes]) -> 
 
 
 _sql = sqlite3.connect(":memory:")
+_sql.execute("CREATE TABLE figure (x REAL)")
 
 
 def _eval(expr: str, value: Any) -> Any:
     return _sql.execute(f"SELECT {expr.replace('X', '?')}", [value] * expr.count("X")).fetchone()[0]
+
+
+def _stored(x: float) -> float:
+    """``x`` as a REAL column gives it back: SQLite keeps -0.0 as the integer 0, read as 0.0."""
+    _sql.execute("DELETE FROM figure")
+    _sql.execute("INSERT INTO figure VALUES (?)", [x])
+    value: float = _sql.execute("SELECT x FROM figure").fetchone()[0]
+    return value
 
 
 @settings(max_examples=300, deadline=None)
@@ -350,7 +359,11 @@ def test_sql_neutralise_matches_python(text: str) -> None:
         st.integers(-(10**9), 10**9).map(lambda k: k / 10**5),
     )
 )
+@example(-0.0)
+@example(-0.00001)
 def test_sql_figure_matches_python_or_falls_back(x: float) -> None:
+    # Figures reach the export from customer_figures' REAL columns, as stored.
+    x = _stored(x)
     arg, odd = _figure("X")
     if _eval(odd, x):
         return
