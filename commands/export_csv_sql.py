@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, literal_column
 
+from commands.fileformats.reading import neutralise
 from commands.rows import PAYMENT_FLAGS, RISK_REASONS
 from store import bulk
 from store import query as q
@@ -131,62 +132,87 @@ def _custom(v: str) -> tuple[str, str]:
     return arg, odd
 
 
-def _tags() -> str:
-    """SQL: the customer's tag names in name order joined by ``;``, neutralised.
+def _tags_raw() -> str:
+    """SQL: the customer's tag names joined by ``;`` in no particular order; NULL for none.
 
-    One aggregate per customer; only customers with three or more tags pay for
-    a sort. The joined text starts with the first name, so it needs a leading
-    ``'`` exactly when that name does. Tag names hold no control characters
-    (``valid_tag_name``, ``parse_tags``), so no NUL.
+    Ordering them in SQL costs a sort (or min/max) per customer; the caller puts
+    each distinct combination in name order and neutralises it once
+    (:func:`tag_cell`). Tag names hold no ``;`` (``valid_tag_name``).
     """
-    first, last = "min(t.name)", "max(t.name)"
-    rest = (
-        "(SELECT group_concat(name, ';') FROM (SELECT t2.name AS name FROM customer_tags c2"  # noqa: S608 - fixed names
-        f" JOIN tags t2 ON t2.id = c2.tag_id WHERE c2.customer_id = {C}id ORDER BY t2.name))"
-    )
-    joined = (
-        f"CASE count(*) WHEN 1 THEN {first} WHEN 2 THEN {first} || ';' || {last} ELSE {rest} END"
-    )
     return (
-        f"(SELECT CASE WHEN {_needs_quote_mark(first)} THEN '''' || {joined} ELSE {joined} END"  # noqa: S608 - fixed names
-        f" FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = {C}id)"
+        "(SELECT group_concat(t.name, ';') FROM customer_tags ct"  # noqa: S608 - fixed names
+        f" JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = {C}id)"
     )
 
 
-def _labels(flags: Sequence[tuple[str, str]], lead: str) -> str:
-    """SQL: ``lead`` + the labels of the ``(label, column)`` flags that hold, joined by ``;``.
+def tag_cell(raw: str | None) -> bytes:
+    """The tags cell (UTF-8) from :func:`_tags_raw`'s text: names in order, neutralised."""
+    if not raw:
+        return b""
+    return neutralise(";".join(sorted(raw.split(";")))).encode()
 
-    One CASE over the flags as bits; NULL (so '') when none holds.
+
+def _labels(flags: Sequence[tuple[str, str]], led: bool) -> list[str]:
+    """SQL: one piece per ``(label, column)`` flag, NULL when it does not hold.
+
+    Printed side by side with ``%s`` they make the flags that hold joined by
+    ``;``, led by a ``;`` when ``led``. One CASE per flag is cheaper than one
+    CASE matching every combination.
     """
-    bits = " + ".join(
-        f"(CASE WHEN {F}{col} THEN {1 << i} ELSE 0 END)" for i, (_, col) in enumerate(flags)
-    )
-    branches = []
-    for held in range(1, 1 << len(flags)):
-        labels = [label for i, (label, _) in enumerate(flags) if held & (1 << i)]
-        branches.append(f"WHEN {held} THEN '{lead}{';'.join(labels)}'")
-    return f"CASE {bits} {' '.join(branches)} END"
+    pieces = []
+    for i, (label, col) in enumerate(flags):
+        earlier = " OR ".join(F + c for _, c in flags[:i])
+        if led:
+            text = f"';{label}'"
+        elif earlier:
+            text = f"CASE WHEN {earlier} THEN ';{label}' ELSE '{label}' END"
+        else:
+            text = f"'{label}'"
+        pieces.append(f"CASE WHEN {F}{col} THEN {text} END")
+    return pieces
 
 
 class _Line:
-    """A ``printf`` format of comma-separated cells, their arguments and fallback conditions."""
+    """A ``printf`` format of comma-separated cells, their arguments and fallback conditions.
+
+    One cell, the gap, is left for the caller to fill (the tags).
+    """
 
     def __init__(self) -> None:
-        self.cells: list[str] = []
-        self.args: list[str] = []
+        self.cells: list[tuple[str, list[str]] | None] = []
         self.odd: list[str] = []
 
     def cell(self, fmt: str, *args: str, odd: str | None = None) -> None:
-        self.cells.append(fmt)
-        self.args += args
+        self.cells.append((fmt, list(args)))
         if odd is not None:
             self.odd.append(odd)
 
-    def sql(self) -> str:
-        """SQL: the line as UTF-8 bytes, :data:`FALLBACK_MARK` before the CRLF if needed."""
-        fmt = (",".join(self.cells) + "%s\r\n").replace("'", "''")
+    def gap(self) -> None:
+        self.cells.append(None)
+
+    def sql(self) -> tuple[str, str]:
+        """SQL: the UTF-8 bytes of the line before the gap and after it.
+
+        The head ends with the gap's comma, the tail starts with its own and
+        ends with the CRLF, :data:`FALLBACK_MARK` before it if needed.
+        """
+        at = self.cells.index(None)
+        head = [c for c in self.cells[:at] if c is not None]
+        tail = [c for c in self.cells[at + 1 :] if c is not None]
         mark = "CASE WHEN " + " OR ".join(f"({o})" for o in self.odd) + " THEN char(1) END"
-        return f"CAST(printf('{fmt}', {', '.join([*self.args, mark])}) AS BLOB)"
+        return (
+            _printf("".join(f + "," for f, _ in head), [a for _, args in head for a in args]),
+            _printf(
+                "".join("," + f for f, _ in tail) + "%s\r\n",
+                [*(a for _, args in tail for a in args), mark],
+            ),
+        )
+
+
+def _printf(fmt: str, args: Sequence[str]) -> str:
+    """SQL: ``printf(fmt, args...)`` as a BLOB (the UTF-8 bytes)."""
+    quoted = fmt.replace("'", "''")
+    return f"CAST(printf('{quoted}', {', '.join(args)}) AS BLOB)"
 
 
 def line_select(
@@ -196,7 +222,9 @@ def line_select(
     figures: Sequence[tuple[str, str]],
     money_exponent: int,
 ) -> tuple[Select[Any], int]:
-    """SELECT (customer id, CSV line as UTF-8 bytes) in the list's order; and the cell count.
+    """SELECT (customer id, line head, tags, line tail) in the list's order; and the cell count.
+
+    A line is ``head + tag_cell(tags) + tail`` (UTF-8 bytes).
 
     The cells follow :func:`commands.exporting.export_headers`: ``custom_field_ids``
     are the custom fields in header order, ``figures`` the (column, kind) of each
@@ -207,7 +235,7 @@ def line_select(
     for col in FREE_TEXT:
         line.cell("%s", _text(C + col), odd=_has_nul(C + col))
     line.cell("%s", _text(C + "status"))
-    line.cell("%s", _tags())
+    line.gap()  # the tags: see tag_cell
     line.cell("%s", _text(C + "created_on"))
     terms = C + "payment_terms_days"
     line.cell("%s", terms, odd=f"{terms} <> CAST({terms} AS INTEGER)")
@@ -230,11 +258,14 @@ def line_select(
         else:
             line.cell("%s", _text(x))
     segments = (_text(F + "revenue_segment"), _text(F + "activity_segment"))
-    line.cell("%s;%s%s", *segments, _labels(PAYMENT_FLAGS, ";"))
-    line.cell("%s", _labels(RISK_REASONS, ""))
-    ident: Any = literal_column(f"{C}id")
-    text: Any = literal_column(line.sql())
-    return stmt.with_only_columns(ident, text), len(line.cells)
+    flags = _labels(PAYMENT_FLAGS, led=True)
+    line.cell("%s;%s" + "%s" * len(flags), *segments, *flags)
+    reasons = _labels(RISK_REASONS, led=False)
+    line.cell("%s" * len(reasons), *reasons)
+    head, tail = line.sql()
+    cols: list[Any] = [literal_column(f"{C}id"), literal_column(head)]
+    cols += [literal_column(_tags_raw()), literal_column(tail)]
+    return stmt.with_only_columns(*cols), len(line.cells)
 
 
 def clean_chunk(data: bytes, lines: int, cells: int) -> bool:
@@ -271,4 +302,4 @@ def unclean_lines(lines: Sequence[bytes], cells: int) -> list[int]:
     return bad
 
 
-__all__ = ["FALLBACK_MARK", "clean_chunk", "line_select", "unclean_lines"]
+__all__ = ["FALLBACK_MARK", "clean_chunk", "line_select", "tag_cell", "unclean_lines"]

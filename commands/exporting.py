@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from commands.custom_values import custom_text
-from commands.export_csv_sql import clean_chunk, line_select, unclean_lines
+from commands.export_csv_sql import clean_chunk, line_select, tag_cell, unclean_lines
+from commands.export_split import SplitReader
 from commands.fileformats import write_table
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS
 from commands.fileformats.writing import ColumnType, csv_lines, write_csv_lines
@@ -35,6 +36,8 @@ cfv: Any = CustomFieldValue.__table__
 
 #: rows fetched and converted together
 EXPORT_CHUNK = 2000
+#: distinct tag combinations remembered while exporting (few, unless tags are many)
+TAG_CELLS_KEPT = 10_000
 
 FIGURE_EXPORT: tuple[tuple[str, str, ColumnType], ...] = (
     ("revenue", "revenue", "money"),
@@ -188,71 +191,124 @@ def export_customers(
     output is byte-for-byte the generic writer's (``fast_csv=False`` forces the
     generic writer, so tests can compare the two).
     """
+    if fast_csv and path.suffix.lower() == ".csv" and bulk.is_sqlite(conn):
+        with SplitReader(ws, conn) as reader:
+            return _export_csv_sql(ws, reader, spec, path, progress)
     fields = conn.execute(select(cf.c.id, cf.c.name).order_by(cf.c.name)).all()
     custom_names = [name for _, name in fields]
     headers, types = export_headers(custom_names)
     total = q.count_customers(conn, ws.today, spec) if progress is not None else None
     converter = _RowConverter(conn, custom_names, typed_dates=path.suffix.lower() == ".xlsx")
-    exp = exponent(ws.currency)
+    n = write_table(
+        path,
+        headers,
+        converter.rows(bulk.export_select(ws.today, spec), _reporter(progress, total)),
+        types,
+        sheet_name="Customers",
+        money_exponent=exponent(ws.currency),
+    )
+    _reporter(progress, total)(n)
+    return n
 
+
+def _reporter(
+    progress: Callable[[Progress], None] | None, total: int | None
+) -> Callable[[int], None]:
     def report(done: int) -> None:
         if progress is not None:
             progress(Progress(done, total, "export"))
 
-    if fast_csv and path.suffix.lower() == ".csv" and bulk.is_sqlite(conn):
-        n = 0
+    return report
 
-        def chunks() -> Iterator[bytes]:
-            nonlocal n
-            for rows, data in _sql_csv_chunks(ws, spec, converter, [i for i, _ in fields], exp):
-                report(n)
-                n += rows
-                yield data
 
-        write_csv_lines(path, headers, chunks())
-    else:
-        n = write_table(
-            path,
-            headers,
-            converter.rows(bulk.export_select(ws.today, spec), report),
-            types,
-            sheet_name="Customers",
-            money_exponent=exp,
-        )
-    report(n)
+def _export_csv_sql(
+    ws: Workspace,
+    reader: SplitReader,
+    spec: q.ListSpec,
+    path: Path,
+    progress: Callable[[Progress], None] | None,
+) -> int:
+    """The CSV export with lines formatted by SQLite, read through ``reader``."""
+    conn = reader.conn
+    fields = conn.execute(select(cf.c.id, cf.c.name).order_by(cf.c.name)).all()
+    custom_names = [name for _, name in fields]
+    headers, _ = export_headers(custom_names)
+    converter = _RowConverter(conn, custom_names, typed_dates=False)
+    total: int | None = None
+
+    def count() -> int:
+        nonlocal total
+        if total is None:
+            total = q.count_customers(conn, ws.today, spec)
+        return total
+
+    if progress is not None:
+        count()
+    n = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal n
+        field_ids = [i for i, _ in fields]
+        for rows, data in _sql_csv_chunks(ws, spec, converter, reader, field_ids, count):
+            _reporter(progress, total)(n)
+            n += rows
+            yield data
+
+    write_csv_lines(path, headers, chunks())
+    _reporter(progress, total)(n)
     return n
 
 
+class _TagCells(dict[str | None, bytes]):
+    """Tag text from SQL -> the tags cell, each distinct combination made once."""
+
+    def __missing__(self, raw: str | None) -> bytes:
+        cell = self[raw] = tag_cell(raw)
+        return cell
+
+
 def _sql_csv_chunks(
-    ws: Workspace, spec: q.ListSpec, converter: _RowConverter, field_ids: list[int], exp: int
+    ws: Workspace,
+    spec: q.ListSpec,
+    converter: _RowConverter,
+    reader: SplitReader,
+    field_ids: list[int],
+    count: Callable[[], int],
 ) -> Iterator[tuple[int, bytes]]:
     """(row count, CSV lines) chunks formatted by SQLite; lines it could not format, by Python."""
     figures = [(col, "number" if col in FLOAT_FIGURES else kind) for _, col, kind in FIGURE_EXPORT]
+    exp = exponent(ws.currency)
     stmt, cells = line_select(ws.today, spec, field_ids, figures, exp)
-    result = converter.conn.execute(stmt)
-    cursor = result.cursor
-    assert cursor is not None
-    try:
-        while batch := cursor.fetchmany(EXPORT_CHUNK):
-            data = b"".join([line for _, line in batch])
-            if not clean_chunk(data, len(batch), cells):
-                data = b"".join(_repaired(batch, cells, converter, exp, ws.today))
-            yield len(batch), data
-    finally:
-        result.close()
+    tag_cells = _TagCells()
+    whole = spec.limit is None and not spec.offset
+    for batch in reader.batches(stmt, EXPORT_CHUNK, count, whole=whole):
+        if len(tag_cells) > TAG_CELLS_KEPT:
+            tag_cells = _TagCells()
+        lines = [head + tag_cells[raw] + tail for _, head, raw, tail in batch]
+        data = b"".join(lines)
+        if not clean_chunk(data, len(batch), cells):
+            ids = [row[0] for row in batch]
+            data = b"".join(_repaired(ids, lines, cells, converter, exp, ws.today))
+        yield len(batch), data
 
 
 def _repaired(
-    batch: Sequence[tuple[int, bytes]], cells: int, converter: _RowConverter, exp: int, today: date
+    ids: Sequence[int],
+    lines: Sequence[bytes],
+    cells: int,
+    converter: _RowConverter,
+    exp: int,
+    today: date,
 ) -> list[bytes]:
-    """The lines of ``batch``, those SQLite could not format made by the generic path."""
-    bad = [batch[i][0] for i in unclean_lines([line for _, line in batch], cells)]
+    """``lines`` (of customers ``ids``), those SQLite could not format made by the generic path."""
+    bad = [ids[i] for i in unclean_lines(lines, cells)]
     headers, types = export_headers(converter.custom_names)
     ident = headers.index("customer_id")
     stmt = bulk.export_select(today, q.ListSpec(where=c.c.id.in_(bad), include_archived=True))
     rows = list(converter.rows(stmt))
     fixed = {row[ident]: line for row, line in zip(rows, csv_lines(rows, types, exp), strict=True)}
-    return [fixed[cid].encode() if cid in fixed else line for cid, line in batch]
+    pairs = zip(ids, lines, strict=True)
+    return [fixed[cid].encode() if cid in fixed else line for cid, line in pairs]
 
 
 __all__ = ["FIGURE_EXPORT", "export_customers", "export_headers"]

@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select, update
 
-from commands.export_csv_sql import _figure, _money, _text, clean_chunk, unclean_lines
+from commands.export_csv_sql import _figure, _money, _text, clean_chunk, tag_cell, unclean_lines
 from commands.exporting import export_customers
 from commands.fileformats import neutralise
 from commands.fileformats.writing import _money_text
@@ -215,9 +215,9 @@ def test_fast_csv_lines_of_ordinary_rows_come_from_sql(
     repaired: list[int] = []
     original = exporting._repaired
 
-    def counting(batch: Any, *args: Any) -> list[bytes]:
-        out = original(batch, *args)
-        repaired.extend(i for i, (_, line) in enumerate(batch) if line != out[i])
+    def counting(ids: Any, lines: Any, *args: Any) -> list[bytes]:
+        out = original(ids, lines, *args)
+        repaired.extend(i for i, line in enumerate(lines) if line != out[i])
         return out
 
     monkeypatch.setattr(exporting, "_repaired", counting)
@@ -376,3 +376,18 @@ def test_sql_money_matches_python(cents: int, exp: int) -> None:
     fmt, arg, odd = _money("X", exp)
     assert not _eval(odd, cents)
     assert _eval(f"printf('{fmt}', {arg})", cents) == _money_text(cents, exp)
+
+
+def test_fast_csv_forgets_tag_combinations_beyond_its_limit(
+    tricky: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered tag cells are dropped between chunks and the file stays the same."""
+    import commands.exporting as exporting
+
+    made: list[str | None] = []
+    monkeypatch.setattr(exporting, "EXPORT_CHUNK", 7)
+    monkeypatch.setattr(exporting, "TAG_CELLS_KEPT", 2)
+    monkeypatch.setattr(exporting, "tag_cell", lambda raw: made.append(raw) or tag_cell(raw))
+    fast, generic = _both(tricky, q.ListSpec(include_archived=True), tmp_path)
+    assert fast == generic
+    assert len(made) > len(set(made)) > 2  # made again after being forgotten
