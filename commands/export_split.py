@@ -1,0 +1,226 @@
+"""A big SQLite CSV export read by two processes over one snapshot of the database.
+
+SQLite formats the lines (:mod:`commands.export_csv_sql`) on one core; threads do
+not help (its allocator takes a process-wide lock), so a second process,
+:mod:`commands.export_worker`, reads the second half of the list while this one
+reads the first. Both halves must come from the same committed state: a third
+connection holds the write lock (``BEGIN IMMEDIATE``) while this process and the
+worker take their snapshots, so nothing can be committed in between, and lets go
+as soon as both have. If the lock is not free at once, the database is not a
+file, or the worker fails, the rows are read here alone: the file is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.exc import SQLAlchemyError
+
+from commands import export_worker
+from commands.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+#: below this many rows a second process costs more than it saves
+SPLIT_ROWS = 20_000
+#: how long to wait for the write lock that freezes the database (seconds)
+LOCK_WAIT = 0.5
+
+
+def _database_file(ws: Workspace) -> str | None:
+    url = ws.engine.url
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:") or not Path(name).is_file():
+        return None
+    return name
+
+
+class SplitReader:
+    """Batches of a statement's rows, the second half read by another process.
+
+    Use as a context manager: inside it, :attr:`conn` is a connection whose
+    snapshot the worker shares (or the caller's own connection when splitting is
+    not possible); read everything the export needs through it.
+    """
+
+    def __init__(self, ws: Workspace, conn: Connection) -> None:
+        self._ws = ws
+        self._caller = conn
+        self.conn = conn
+        self._lock: sqlite3.Connection | None = None
+        self._own: Connection | None = None
+        self._worker: subprocess.Popen[bytes] | None = None
+        self._out: Path | None = None
+        self._errors: IO[bytes] | None = None
+
+    def __enter__(self) -> SplitReader:
+        path = _database_file(self._ws)
+        if path is None or sys.platform == "win32":
+            return self
+        try:
+            lock = sqlite3.connect(path, timeout=LOCK_WAIT, isolation_level=None)
+        except sqlite3.Error:
+            return self
+        try:
+            lock.execute("BEGIN IMMEDIATE")  # no commit can happen until we let go
+        except sqlite3.Error:
+            lock.close()
+            return self
+        self._lock = lock
+        try:
+            own = self._ws.engine.connect()
+            self._own = own
+            own.exec_driver_sql("SELECT 1 FROM customers LIMIT 1").all()  # our snapshot
+        except SQLAlchemyError:
+            self._release()
+            self._close_own()
+            return self
+        self.conn = own
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._release()
+        self._stop_worker()
+        self._close_own()
+        self.conn = self._caller
+
+    def batches(
+        self, stmt: Select[Any], size: int, count: Callable[[], int], *, whole: bool
+    ) -> Iterator[Sequence[Any]]:
+        """The rows of ``stmt`` in order, ``size`` at a time; ``count()`` counts them.
+
+        Only a ``whole`` list (``stmt`` has no LIMIT or OFFSET of its own) is split.
+        """
+        if self._lock is None or not whole:
+            self._release()
+            yield from _fetch(self.conn, stmt, size)
+            return
+        n = count()
+        half = n // 2
+        # LIMIT -1: SQLite's "no limit", which SQLAlchemy writes as a literal (not as a bind)
+        if n < SPLIT_ROWS or not self._start_worker(stmt.limit(-1).offset(half), size):
+            self._release()
+            yield from _fetch(self.conn, stmt, size)
+            return
+        self._release()
+        yield from _fetch(self.conn, stmt.limit(half), size)
+        rest = self._worker_batches()
+        if rest is None:  # the worker failed: read its half here, on the same snapshot
+            yield from _fetch(self.conn, stmt.offset(half), size)
+        else:
+            yield from rest
+
+    def _start_worker(self, stmt: Select[Any], size: int) -> bool:
+        """Start the worker on ``stmt``; True once it holds its snapshot."""
+        try:
+            compiled = stmt.compile(
+                dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+        except Exception:
+            return False
+        if compiled.positiontup:  # a parameter left unwritten: the worker could not run it
+            return False
+        sql = str(compiled)
+        fd, out = tempfile.mkstemp(prefix="openinvoice-export-", suffix=".part")
+        os.close(fd)
+        self._out = Path(out)
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed in _stop_worker
+        job = {"path": _database_file(self._ws), "sql": sql, "batch": size, "out": out}
+        worker = subprocess.Popen(
+            [sys.executable, "-I", "-S", export_worker.__file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+        )
+        self._worker = worker
+        assert worker.stdin is not None and worker.stdout is not None
+        try:
+            worker.stdin.write(pickle.dumps(job))
+            worker.stdin.close()
+            return worker.stdout.read(1) == export_worker.PINNED
+        except OSError:
+            return False
+
+    def _worker_batches(self) -> Iterator[Sequence[Any]] | None:
+        worker, out = self._worker, self._out
+        assert worker is not None and out is not None
+        code = worker.wait()
+        if code != 0:
+            errors = self._errors
+            said = b""
+            if errors is not None:
+                errors.seek(0)
+                said = errors.read()[-2000:]
+            log.warning("export worker failed (exit %s): %s", code, said.decode(errors="replace"))
+            return None
+        return _unpickled(out)
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._lock.execute("ROLLBACK")
+            self._lock.close()
+            self._lock = None
+
+    def _stop_worker(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    pipe.close()
+            self._worker = None
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
+        if self._out is not None:
+            self._out.unlink(missing_ok=True)
+            self._out = None
+
+    def _close_own(self) -> None:
+        if self._own is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._own.rollback()
+            self._own.close()
+            self._own = None
+
+
+def _fetch(conn: Connection, stmt: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    assert cursor is not None
+    try:
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        result.close()
+
+
+def _unpickled(path: Path) -> Iterator[Sequence[Any]]:
+    with path.open("rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
+
+
+__all__ = ["SPLIT_ROWS", "SplitReader"]
