@@ -354,7 +354,7 @@ class CustomerImporter(Importer):
             # each distinct list once (few lists, many rows), new tags in file order
             ids_of = {key: self.tag_list_ids(key) for key in dict.fromkeys(k for _, k in keyed)}
             pairs = [(cid, tid) for cid, key in keyed for tid in ids_of[key]]
-            bulk.executemany(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
+            bulk.insert_links(conn, "customer_tags", ("customer_id", "tag_id"), pairs)
         by_field: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for _, cid, typed in items:
             if not typed:

@@ -7,6 +7,7 @@ dates must be passed as ISO text (what SQLAlchemy's ``Date`` stores), which
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -69,6 +70,30 @@ def executemany(
             cursor.close()
         return
     conn.exec_driver_sql(sql, list(rows))
+
+
+def insert_links(
+    conn: Connection, table: str, columns: tuple[str, str], pairs: Sequence[tuple[int, int]]
+) -> None:
+    """``INSERT INTO table (a, b)`` of integer ``pairs`` (a link table such as customer_tags).
+
+    On SQLite one ``INSERT ... SELECT`` over ``json_each`` per distinct ``b``: half
+    the cost of ``executemany``, whose per-row binding dominates two-column rows.
+    """
+    if not is_sqlite(conn):
+        executemany(conn, table, columns, pairs)
+        return
+    _check_table(table)
+    by_b: dict[int, list[int]] = {}
+    for a, b in pairs:
+        by_b.setdefault(b, []).append(a)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    sql = f"INSERT INTO {table} ({columns[0]}, {columns[1]}) SELECT value, ? FROM json_each(?)"  # noqa: S608 - fixed names
+    try:
+        for b, many in by_b.items():
+            cursor.execute(sql, (b, json.dumps(many)))
+    finally:
+        cursor.close()
 
 
 def update_many(
