@@ -189,7 +189,8 @@ def export_customers(
 
     CSV on SQLite takes the fast path of :mod:`commands.export_csv_sql`, whose
     output is byte-for-byte the generic writer's (``fast_csv=False`` forces the
-    generic writer, so tests can compare the two).
+    generic writer, so tests can compare the two); a big list is read in two
+    processes (:mod:`commands.export_split`).
     """
     if fast_csv and path.suffix.lower() == ".csv" and bulk.is_sqlite(conn):
         with SplitReader(ws, conn) as reader:
