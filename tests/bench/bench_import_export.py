@@ -214,6 +214,8 @@ def main() -> None:
     print("Floors: csv.reader / calamine + sqlite3 executemany into `customers` with the")
     print("search index rebuilt; SELECT of the same columns into csv.writer; raw xlsx")
     print(", ".join(f"{k} {v:.2f} s" for k, v in writers.items()) + f" (floor: {best}).")
+    print("Our CSV export reads the second half of the list in a worker process")
+    print("(commands/export_split.py); the floor reads in one.")
     print()
     print(f"Peak traced memory of the CSV import: {mem_half:.1f} MB at {n // 2:,} rows, "
           f"{mem_full:.1f} MB at {n:,} rows.")  # fmt: skip
