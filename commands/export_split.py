@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from commands import export_worker
 from commands.workspace import Workspace
+from store import bulk
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class SplitReader:
 
     def __init__(self, ws: Workspace, conn: Connection) -> None:
         self._ws = ws
+        self._path = _database_file(ws)
         self._caller = conn
         self.conn = conn
         self._lock: sqlite3.Connection | None = None
@@ -68,7 +70,7 @@ class SplitReader:
         self._errors: IO[bytes] | None = None
 
     def __enter__(self) -> SplitReader:
-        path = _database_file(self._ws)
+        path = self._path
         if path is None or sys.platform == "win32":
             return self
         try:
@@ -107,24 +109,26 @@ class SplitReader:
 
         Only a ``whole`` list (``stmt`` has no LIMIT or OFFSET of its own) is split.
         """
-        if self._lock is None or not whole:
-            self._release()
-            yield from _fetch(self.conn, stmt, size)
+        half = self._split(stmt, size, count) if self._lock is not None and whole else None
+        self._release()
+        if half is None:
+            yield from bulk.fetch_batches(self.conn, stmt, size)
             return
+        yield from bulk.fetch_batches(self.conn, stmt.limit(half), size)
+        rest = self._worker_batches()
+        if rest is None:  # the worker failed: read its half here, on the same snapshot
+            yield from bulk.fetch_batches(self.conn, stmt.offset(half), size)
+        else:
+            yield from rest
+
+    def _split(self, stmt: Select[Any], size: int, count: Callable[[], int]) -> int | None:
+        """Where the worker, now holding its snapshot, starts reading; None: no worker."""
         n = count()
         half = n // 2
         # LIMIT -1: SQLite's "no limit", which SQLAlchemy writes as a literal (not as a bind)
         if n < SPLIT_ROWS or not self._start_worker(stmt.limit(-1).offset(half), size):
-            self._release()
-            yield from _fetch(self.conn, stmt, size)
-            return
-        self._release()
-        yield from _fetch(self.conn, stmt.limit(half), size)
-        rest = self._worker_batches()
-        if rest is None:  # the worker failed: read its half here, on the same snapshot
-            yield from _fetch(self.conn, stmt.offset(half), size)
-        else:
-            yield from rest
+            return None
+        return half
 
     def _start_worker(self, stmt: Select[Any], size: int) -> bool:
         """Start the worker on ``stmt``; True once it holds its snapshot."""
@@ -141,7 +145,7 @@ class SplitReader:
         os.close(fd)
         self._out = Path(out)
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed in _stop_worker
-        job = {"path": _database_file(self._ws), "sql": sql, "batch": size, "out": out}
+        job = {"path": self._path, "sql": sql, "batch": size, "out": out}
         worker = subprocess.Popen(
             [sys.executable, "-I", "-S", export_worker.__file__],
             stdin=subprocess.PIPE,
@@ -201,17 +205,6 @@ class SplitReader:
                 self._own.rollback()
             self._own.close()
             self._own = None
-
-
-def _fetch(conn: Connection, stmt: Select[Any], size: int) -> Iterator[Sequence[Any]]:
-    result = conn.execute(stmt)
-    cursor = result.cursor
-    assert cursor is not None
-    try:
-        while batch := cursor.fetchmany(size):
-            yield batch
-    finally:
-        result.close()
 
 
 def _unpickled(path: Path) -> Iterator[Sequence[Any]]:

@@ -116,12 +116,9 @@ class _RowConverter:
         self, stmt: Select[Any], progress: Callable[[int], None] | None = None
     ) -> Iterator[tuple[Any, ...]]:
         """The converted rows of ``stmt``; ``progress`` gets the count done before each chunk."""
-        result = self.conn.execute(stmt)
         # straight from the driver by position, a chunk at a time, built column-wise:
         # row objects and per-cell conversion are what made exports slow
-        pos = {name: i for i, name in enumerate(result.keys())}
-        cursor = result.cursor
-        assert cursor is not None
+        pos = {name: i for i, name in enumerate(stmt.selected_columns.keys())}
         head = [pos[x] for x in ("name", "email", "company", "phone", "address", "status")]
         created, terms, ident = pos["created_on"], pos["payment_terms_days"], pos["id"]
         figures = [(pos[attr], attr in FLOAT_FIGURES, ctype) for _, attr, ctype in FIGURE_EXPORT]
@@ -129,50 +126,43 @@ class _RowConverter:
         flags = [(label, pos[col]) for label, col in PAYMENT_FLAGS]
         reasons = [(label, pos[col]) for label, col in RISK_REASONS]
         done = 0
-        try:
-            while batch := cursor.fetchmany(EXPORT_CHUNK):
-                cols = list(zip(*batch, strict=True))
-                ids = list(cols[ident])
-                tags = self.tags_of(ids)
-                out: list[Sequence[Any]] = [cols[i] for i in head]
-                out.append([tags.get(cid, "") for cid in ids])
-                out.append(self.as_dates(cols[created]))
-                out.append(cols[terms])
-                if self.custom_names:
-                    extra = self.custom_of(ids)
-                    for n in self.custom_names:
-                        out.append([extra.get(cid, {}).get(n) for cid in ids])
-                out.append(ids)
-                for at, is_float, ctype in figures:
-                    col: Sequence[Any] = cols[at]
-                    if is_float:
-                        col = [None if v is None else round(float(v), 4) for v in col]
-                    elif ctype == "date":
-                        col = self.as_dates(col)
-                    out.append(col)
-                segs = [
-                    f"{a};{b}" for a, b in zip(cols[revenue_seg], cols[activity_seg], strict=True)
-                ]
-                for label, at in flags:
-                    if any(cols[at]):
-                        segs = [
-                            f"{s};{label}" if f else s for s, f in zip(segs, cols[at], strict=True)
-                        ]
-                out.append(segs)
-                why = [""] * len(batch)
-                for label, at in reasons:
-                    if any(cols[at]):
-                        why = [
-                            (f"{w};{label}" if w else label) if f else w
-                            for w, f in zip(why, cols[at], strict=True)
-                        ]
-                out.append(why)
-                if progress is not None:
-                    progress(done)
-                done += len(batch)
-                yield from zip(*out, strict=True)
-        finally:
-            result.close()
+        for batch in bulk.fetch_batches(self.conn, stmt, EXPORT_CHUNK):
+            cols = list(zip(*batch, strict=True))
+            ids = list(cols[ident])
+            tags = self.tags_of(ids)
+            out: list[Sequence[Any]] = [cols[i] for i in head]
+            out.append([tags.get(cid, "") for cid in ids])
+            out.append(self.as_dates(cols[created]))
+            out.append(cols[terms])
+            if self.custom_names:
+                extra = self.custom_of(ids)
+                for n in self.custom_names:
+                    out.append([extra.get(cid, {}).get(n) for cid in ids])
+            out.append(ids)
+            for at, is_float, ctype in figures:
+                col: Sequence[Any] = cols[at]
+                if is_float:
+                    col = [None if v is None else round(float(v), 4) for v in col]
+                elif ctype == "date":
+                    col = self.as_dates(col)
+                out.append(col)
+            segs = [f"{a};{b}" for a, b in zip(cols[revenue_seg], cols[activity_seg], strict=True)]
+            for label, at in flags:
+                if any(cols[at]):
+                    segs = [f"{s};{label}" if f else s for s, f in zip(segs, cols[at], strict=True)]
+            out.append(segs)
+            why = [""] * len(batch)
+            for label, at in reasons:
+                if any(cols[at]):
+                    why = [
+                        (f"{w};{label}" if w else label) if f else w
+                        for w, f in zip(why, cols[at], strict=True)
+                    ]
+            out.append(why)
+            if progress is not None:
+                progress(done)
+            done += len(batch)
+            yield from zip(*out, strict=True)
 
 
 @gc_paused()

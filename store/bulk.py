@@ -195,6 +195,18 @@ EXPORT_CUSTOMER_COLUMNS = (
 )
 
 
+def fetch_batches(conn: Connection, stmt: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt`` straight from the driver's cursor, ``size`` at a time."""
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    assert cursor is not None
+    try:
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        result.close()
+
+
 def export_select(d: date, spec: q.ListSpec) -> Select[Any]:
     """Customers (export columns) + every figure column of D, in the spec's order."""
     figure_cols = [col for col in f.columns if col.name not in ("as_of", "customer_id")]
@@ -219,7 +231,9 @@ __all__ = [
     "date_param",
     "executemany",
     "export_select",
+    "fetch_batches",
     "indexes_suspended",
+    "insert_links",
     "is_sqlite",
     "update_many",
 ]
