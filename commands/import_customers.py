@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from commands.import_core import Importer, c
 from store import bulk
 from store import query as q
 from store.models import CustomerTag, CustomFieldValue
-from store.search import fold, search_text
+from store.search import SEPARATOR, fold, search_text
 
 ct: Any = CustomerTag.__table__
 cfv: Any = CustomFieldValue.__table__
@@ -76,29 +77,33 @@ class NewCustomerRows:
     """A new customer's ``customers`` row (without its id) from its record.
 
     Columns: :data:`NEW_ROW_COLUMNS`. Pure: the import pipeline's producer process builds
-    these too. Dates are ISO text on SQLite (what SQLAlchemy's ``Date`` stores).
+    these too (a whole chunk at a time, :meth:`columns`). Dates are ISO text on SQLite
+    (what SQLAlchemy's ``Date`` stores).
     """
 
     def __init__(self, today: date, sqlite: bool) -> None:
         self.today = today
         self.sqlite = sqlite
-        #: date -> its ISO text (few distinct dates, many rows)
-        self._iso: dict[date, str] = {}
+        #: date (None: today) -> its ISO text (few distinct dates, many rows)
+        self._iso: dict[date | None, str] = {None: today.isoformat()}
+
+    def day(self, created: date | None) -> date | str:
+        """The stored form of a created date (None: today)."""
+        if not self.sqlite:
+            return created or self.today
+        iso = self._iso.get(created)
+        if iso is None:
+            assert created is not None
+            iso = created.isoformat()
+            if len(self._iso) < MAX_CACHED_DATES:
+                self._iso[created] = iso
+        return iso
 
     def __call__(self, r: CustomerRecord) -> tuple[Any, ...]:
         email, company = r.email, r.company
         name = r.name or email or ""
-        created = r.created_at or self.today
-        day: date | str = created
-        if self.sqlite:
-            iso = self._iso.get(created)
-            if iso is None:
-                iso = created.isoformat()
-                if len(self._iso) < MAX_CACHED_DATES:
-                    self._iso[created] = iso
-            day = iso
         # search_text / fold, the ASCII case inline (one lower() instead of four folds)
-        text = " | ".join([p for p in (name, email, company) if p])
+        text = SEPARATOR.join([p for p in (name, email, company) if p])
         if text.isascii():
             searchable, sort_name = text.lower(), name.lower()
         else:
@@ -110,21 +115,79 @@ class NewCustomerRows:
             r.phone,
             r.address,
             r.status or "active",
-            day,
+            self.day(r.created_at),
             r.payment_terms_days,
             False,
             searchable,
             sort_name,
         )
 
+    def columns(self, values: dict[str, list[Any]], n: int) -> list[list[Any]]:
+        """:meth:`__call__` of ``n`` records given as columns (field -> one value per row):
+        the columns of their rows."""
+        none: list[Any] = [None] * n
+
+        def col(name: str) -> list[Any]:
+            return values.get(name, none)
+
+        emails, companies = col("email"), col("company")
+        names = [a or b or "" for a, b in zip(col("name"), emails, strict=True)]
+        join = SEPARATOR.join
+        texts = [join(filter(None, t)) for t in zip(names, emails, companies, strict=True)]
+        searchable = _lowered(texts)
+        if searchable is None:
+            searchable = [
+                t.lower() if t.isascii() else search_text(*parts)
+                for t, *parts in zip(texts, names, emails, companies, strict=True)
+            ]
+        created = col("created_at")
+        if self.sqlite:
+            iso, day = self._iso, self.day
+            days: list[Any] = [iso.get(d) or day(d) for d in created]
+        else:
+            days = [d or self.today for d in created]
+        return [
+            names,
+            emails,
+            companies,
+            col("phone"),
+            col("address"),
+            [s or "active" for s in col("status")],
+            days,
+            col("payment_terms_days"),
+            [False] * n,
+            searchable,
+            _lowered(names) or [fold(a) for a in names],
+        ]
+
+
+#: joins a chunk's texts for one lower() (a text that holds it takes the slow path)
+_SEP = "\x1f"
+
+
+def _lowered(texts: list[str]) -> list[str] | None:
+    """Every text lower-cased in one call, or None when any is not ASCII (or holds
+    the separator)."""
+    if not texts:
+        return []
+    joined = _SEP.join(texts)
+    if not joined.isascii() or joined.count(_SEP) != len(texts) - 1:
+        return None
+    return joined.lower().split(_SEP)
+
 
 @dataclass
 class NewCustomers:
-    """New, valid customers without custom fields, in file order: their rows (see
-    :class:`NewCustomerRows`) and tag names (None where the file gives none)."""
+    """New, valid customers without custom fields, in file order: the columns of their
+    rows (:data:`NEW_ROW_COLUMNS`, see :meth:`NewCustomerRows.columns`) and their tags,
+    each distinct list of tag names as written with the positions of its rows as a JSON
+    array (rows without tags are in none)."""
 
-    rows: list[tuple[Any, ...]]
-    tags: list[Sequence[str] | None]
+    columns: list[list[Any]]
+    tags: dict[tuple[str, ...], str]
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
 
 
 class CustomerImporter(Importer):
@@ -277,14 +340,17 @@ class CustomerImporter(Importer):
             [(r.tags, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
         )
 
-    def insert_rows(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    def insert_rows(self, rows: Sequence[Sequence[Any]]) -> list[int]:
         """Insert :class:`NewCustomerRows` rows under new ids (returned, in order)."""
-        ids = self._alloc.take(len(rows))
+        return self.insert_columns([list(col) for col in zip(*rows, strict=True)], len(rows))
+
+    def insert_columns(self, columns: Sequence[Sequence[Any]], n: int) -> list[int]:
+        """:meth:`insert_rows` of ``n`` rows given as columns."""
+        ids = self._alloc.take(n)
+        if not ids:
+            return ids
         bulk.executemany(
-            self.conn,
-            "customers",
-            ("id", *NEW_ROW_COLUMNS),
-            [(cid, *row) for cid, row in zip(ids, rows, strict=True)],
+            self.conn, "customers", ("id", *NEW_ROW_COLUMNS), list(zip(ids, *columns, strict=True))
         )
         self.new_ids.extend(ids)
         self.search.add(ids)
@@ -296,16 +362,32 @@ class CustomerImporter(Importer):
         """A chunk of new customers the producer has built rows for (see
         :mod:`commands.import_pipeline`), in file order after what came before."""
         self.flush()  # what is pending comes first in the file
-        n = len(chunk.rows)
+        n = len(chunk)
         self.counts.rows += n
         self.counts.inserted += n
         if self.writing:
-            ids = self.insert_rows(chunk.rows)
-            self.set_tags_and_custom(
-                [(tags, cid, NOTHING_TYPED) for tags, cid in zip(chunk.tags, ids, strict=True)],
-                fresh=True,
-            )
+            ids = self.insert_columns(chunk.columns, n)
+            self.link_tags(ids, chunk.tags)
         self.flush()
+
+    def link_tags(self, ids: list[int], tags: dict[tuple[str, ...], str]) -> None:
+        """Tag new customers ``ids`` as :attr:`NewCustomers.tags` says (positions in ids)."""
+        if not tags:
+            return
+        by_tag: dict[int, list[str]] = {}
+        for names, positions in tags.items():  # new tags in file order
+            for tid in self.tag_list_ids(names):
+                by_tag.setdefault(tid, []).append(positions)
+        run = ids[-1] - ids[0] + 1 == len(ids)  # one run of ids (SQLite): no pairs needed
+        link = ("customer_id", "tag_id")
+        pairs: list[tuple[int, int]] = []
+        for tid, lists in by_tag.items():
+            for positions in lists:
+                if run:
+                    bulk.insert_links_at(self.conn, "customer_tags", link, ids[0], positions, tid)
+                else:
+                    pairs += [(ids[i], tid) for i in json.loads(positions)]
+        bulk.insert_links(self.conn, "customer_tags", link, pairs)
 
     def update(
         self, old: list[tuple[CustomerRecord, int, Typed, dict[str, Any]]], s: Stored

@@ -96,6 +96,25 @@ def insert_links(
         cursor.close()
 
 
+def insert_links_at(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, str],
+    first: int,
+    positions: str,
+    b: int,
+) -> None:
+    """``INSERT INTO table (a, b)`` of ``(first + p, b)`` for every ``p`` of the JSON array
+    ``positions``: links for rows given by position in a run of ids, without a Python
+    object per link on SQLite."""
+    if not is_sqlite(conn):
+        insert_links(conn, table, columns, [(first + p, b) for p in json.loads(positions)])
+        return
+    _check_table(table)
+    sql = f"INSERT INTO {table} ({columns[0]}, {columns[1]}) SELECT value + ?, ? FROM json_each(?)"  # noqa: S608 - fixed names
+    conn.exec_driver_sql(sql, (first, b, positions))
+
+
 def update_many(
     conn: Connection,
     table: str,
@@ -234,6 +253,7 @@ __all__ = [
     "fetch_batches",
     "indexes_suspended",
     "insert_links",
+    "insert_links_at",
     "is_sqlite",
     "update_many",
 ]

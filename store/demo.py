@@ -26,7 +26,7 @@ from store.models import (
     Tag,
     metadata,
 )
-from store.search import bulk_load, fold
+from store.search import bulk_load, fold, search_text
 
 FIRST = [
     "Anna",
@@ -193,7 +193,7 @@ def _customer_rows(rng: random.Random, n: int, d: date) -> Iterator[dict[str, An
             "stripe_customer_id": None,
             "reminders_paused_until": None,
             "reminders_opt_out": rng.random() < 0.01,
-            "search_text": " | ".join(x for x in (fold(name), email, fold(company)) if x),
+            "search_text": search_text(name, email, company),
             "sort_name": fold(name),
         }
 

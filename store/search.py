@@ -1,8 +1,9 @@
 """Substring search over name, email and company.
 
 Text is folded once on write (casefold + accents removed, so ``muller``
-finds ``Müller``) into ``customers.search_text``; SQLite indexes it with an
-FTS5 trigram table, PostgreSQL with a pg_trgm GIN index.
+finds ``Müller``) into ``customers.search_text``, one field per line; SQLite
+indexes it with an FTS5 trigram table (migrations 0002 and 0006), PostgreSQL
+with a pg_trgm GIN index.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ def fold(value: str | None) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+#: joins the fields of the stored text: no query holds it, so no match spans two fields
+SEPARATOR = "\n"
+
+
 def search_text(name: str | None, email: str | None, company: str | None) -> str:
     """The folded text stored for a customer."""
-    return " | ".join(fold(part) for part in (name, email, company) if part)
+    return SEPARATOR.join(fold(part) for part in (name, email, company) if part)
 
 
 def _like_escape(value: str) -> str:

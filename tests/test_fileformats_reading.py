@@ -11,7 +11,7 @@ import pytest
 
 from commands.errors import UserError
 from commands.fileformats import open_table
-from commands.fileformats.reading import CsvReader
+from commands.fileformats.reading import CsvReader, Row, TableReader
 
 ROWS = [
     ["Name", "Email", "City"],
@@ -163,6 +163,55 @@ def test_xlsx_typed_cells_and_row_numbers(tmp_path: Path) -> None:
     assert open_table(p, sheet="Other").headers == ["x"]
     with pytest.raises(UserError, match="no sheet"):
         open_table(p, sheet="Missing")
+
+
+def _batched(reader: TableReader, size: int, raw: bool) -> list[Row]:
+    out: list[Row] = []
+    for lines, cells in reader.batches(size, raw=raw):
+        assert len(lines) == len(cells) and 0 < len(lines) <= size
+        out += zip(lines, cells, strict=True)
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+@pytest.mark.parametrize("raw", [True, False])
+def test_csv_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, raw: bool) -> None:
+    text = (
+        "\r\n"
+        "Name,Address,Amount\r\n"
+        '"Smith, John","1 Main St\r\nSpringfield","1234.50"\r\n'
+        "\r\n"
+        ",,\r\n"
+        '"a\rb\nc\r\n\nd",\'=1+2,x\r\n'
+        '"Say ""hi""",x,3\r\n'
+        "\r\n"
+    )
+    r = open_table(_write(tmp_path / "q.csv", text, "utf-8"))
+    assert _batched(r, size, raw) == list(r.rows(raw=raw))
+    assert [line for line, _ in _batched(r, size, raw)] == [3, 7, 12]
+    assert _batched(r, size, raw)[1][1][1] == ("'=1+2" if raw else "=1+2")
+
+
+@pytest.mark.parametrize("size", [1, 2, 100])
+@pytest.mark.parametrize("raw", [True, False])
+def test_xlsx_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, raw: bool) -> None:
+    import xlsxwriter
+
+    p = tmp_path / "a.xlsx"
+    wb = xlsxwriter.Workbook(str(p))
+    ws = wb.add_worksheet()
+    ws.write_row(1, 0, ["Name", "Email", "Terms"])  # the header on line 2, from column A
+    ws.write_row(2, 0, ["Ann", "", 30])
+    ws.write_row(3, 0, ["", "", ""])  # empty cells only: skipped
+    ws.write_row(5, 0, ["'=1+2", "b@example.com"])  # after an empty line 5
+    wb.close()
+    r = open_table(p)
+    assert r.headers == ["Name", "Email", "Terms"]
+    assert _batched(r, size, raw) == list(r.rows(raw=raw))
+    assert _batched(r, size, raw) == [
+        (3, ["Ann", None, 30]),
+        (6, ["'=1+2" if raw else "=1+2", "b@example.com", None]),
+    ]
 
 
 def _big_csv(path: Path, n: int) -> None:

@@ -19,6 +19,7 @@ from commands.fileformats import (
     validate_rows,
 )
 from commands.fileformats.reading import Cell
+from commands.fileformats.validation import CleanChunk, validate_clean_chunks
 from commands.fileformats.values import parse_terms
 
 
@@ -242,3 +243,43 @@ def test_xlsx_typed_cells_validate(tmp_path: Path) -> None:
     assert list(validate_rows("invoices", r, auto_map("invoices", r.headers))) == [
         InvoiceRecord(2, "1001", "a@x.io", date(2024, 3, 5), 123456, "USD", date(2024, 4, 5))
     ]
+
+
+def test_clean_chunks_come_as_columns_and_the_rest_as_records(tmp_path: Path) -> None:
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "name,email,tags,custom:tier\n"
+        "Ann,ann@example.com,vip,\n"  # chunk 1 (lines 2-3): clean
+        "Bo,,,\n"
+        "Cy,cy@example.com,,\n"  # chunk 2: repeats Ann's email, differently cased
+        "Ann Two,ANN@example.com,,\n"
+        "Di,di@example.com,,\n"  # chunk 3: a custom value
+        "Ed,ed@example.com,,gold\n"
+        "Fa,fa@example.com,,\n"  # chunk 4: a bad email
+        "Gu,not-an-email,,\n"
+        "Ha,ha@example.com,a;b,\n",  # chunk 5: clean
+        encoding="utf-8",
+    )
+    r = open_table(p)
+    mapping = auto_map("customers", r.headers)
+    taken: list[CleanChunk] = []
+
+    def take(chunk: CleanChunk) -> tuple[str, list[int]]:
+        taken.append(chunk)
+        return ("columns", chunk.lines)
+
+    out = list(validate_clean_chunks(r, mapping, "USD", take, size=2))
+    assert out[0] == ("columns", [2, 3]) and out[4] == ("columns", [10])
+    assert taken[0].values["email"] == ["ann@example.com", None]
+    assert taken[0].values["tags"] == [["vip"], None]
+    assert taken[0].emails == {"ann@example.com": 2}
+    records = [x for x in out if isinstance(x, list)]
+    assert len(records) == 3
+    assert errors(records[0]) == [
+        "row 5, column email: duplicate email ANN@example.com (also on row 2)"
+    ]
+    assert [type(x) for x in records[1]] == [CustomerRecord, CustomerRecord]
+    assert errors(records[2]) == ["row 9, column email: bad email 'not-an-email'"]
+    # a chunk ``take`` declines comes as records; the records are what validate_rows gives
+    declined = list(validate_clean_chunks(r, mapping, "USD", lambda chunk: None, size=2))
+    assert [x for chunk in declined for x in chunk] == list(validate_rows("customers", r, mapping))

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from commands import import_pipeline, importing
 from commands.errors import UserError
 from commands.executor import run
-from commands.fileformats import CustomerRecord, RowError
+from commands.fileformats import CustomerRecord
+from commands.fileformats.validation import CleanChunk
 from commands.import_customers import CustomerImporter, NewCustomerRows
 from commands.results import MutationResult, Progress
 from commands.workspace import Workspace
@@ -173,14 +174,14 @@ def test_a_read_error_in_the_producer_rolls_the_import_back(
 def test_a_producer_that_dies_stops_the_import(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = import_pipeline.validate_chunks
+    real = import_pipeline.validate_clean_chunks
 
     def first_chunk_then_exit(*args: Any, **kwargs: Any) -> Iterator[Any]:
         yield next(real(*args, **kwargs))
         os._exit(7)
 
     monkeypatch.setattr(import_pipeline, "PIPE_ROWS", 3)
-    monkeypatch.setattr(import_pipeline, "validate_chunks", first_chunk_then_exit)
+    monkeypatch.setattr(import_pipeline, "validate_clean_chunks", first_chunk_then_exit)
     with pytest.raises(RuntimeError, match="exit code 7"):
         load(ws, write_csv(tmp_path / "a.csv", plain(12)))
     assert snapshot(ws)["rows"] == {}
@@ -193,7 +194,7 @@ def test_a_writer_failure_ends_the_producer(
     calls: list[int] = []
 
     def fail_second(self: CustomerImporter, chunk: Any) -> None:
-        calls.append(len(chunk.rows))
+        calls.append(len(chunk))
         if len(calls) == 2:
             raise RuntimeError("disk full")
         real(self, chunk)
@@ -206,26 +207,73 @@ def test_a_writer_failure_ends_the_producer(
     assert snapshot(ws)["rows"] == {}
 
 
-def record(line: int, email: str, **kw: Any) -> CustomerRecord:
-    return CustomerRecord(line, f"N{line}", email, **kw)
+def clean_chunk(rows: list[tuple[str, str | None, list[str] | None]]) -> CleanChunk:
+    """Validated customers (name, email, tags) as the producer sees them, lines 2 on."""
+    lines = list(range(2, len(rows) + 2))
+    values: dict[str, list[Any]] = {
+        "name": [r[0] for r in rows],
+        "email": [r[1] for r in rows],
+        "tags": [r[2] for r in rows],
+    }
+    emails = {e.casefold(): n for n, (_, e, _) in zip(lines, rows, strict=True) if e}
+    return CleanChunk(lines, values, emails)
 
 
 def test_only_plain_new_customers_skip_the_usual_path() -> None:
     make = NewCustomerRows(date(2026, 6, 30), sqlite=True)
     known = frozenset({"old@example.com"})
     good: set[str] = set()
-    chunk: list[Any] = [record(2, "a@example.com", tags=["vip"]), record(3, "b@example.com")]
-    new = import_pipeline.new_customers(chunk, known, make, good)
-    assert new is not None and new.tags == [("vip",), None]
-    assert [r[1] for r in new.rows] == ["a@example.com", "b@example.com"]
-    assert new.rows[0][6] == "2026-06-30"  # created today, as ISO text for SQLite
-    for odd in (
-        RowError(4, "email", "bad email"),
-        record(4, "OLD@example.com"),
-        record(4, "c@example.com", custom={"tier": "gold"}),
-        record(4, "c@example.com", tags=["bad/tag!"]),
-    ):
-        assert import_pipeline.new_customers([*chunk, odd], known, make, good) is None
+    rows: list[Any] = [
+        ("A", "a@example.com", ["vip"]),
+        ("B", "b@example.com", None),
+        ("C", "c@example.com", ["vip"]),
+        ("Dé", "d@example.com", ["b2b", "vip"]),
+    ]
+    new = import_pipeline.new_customers(clean_chunk(rows), known, make, good)
+    assert new is not None and len(new) == 4
+    # each distinct tag list once, with the positions of its rows
+    assert new.tags == {("vip",): "[0, 2]", ("b2b", "vip"): "[3]"}
+    one_by_one = [
+        make(CustomerRecord(line, name, email, tags=tags))
+        for line, (name, email, tags) in enumerate(rows, start=2)
+    ]
+    assert [list(col) for col in zip(*one_by_one, strict=True)] == new.columns
+    assert new.columns[6][0] == "2026-06-30"  # created today, as ISO text for SQLite
+    assert new.columns[9][3] == "de\nd@example.com"  # folded, accents removed
+    for odd in (("Old", "OLD@example.com", None), ("E", "e@example.com", ["bad/tag!"])):
+        assert import_pipeline.new_customers(clean_chunk([*rows, odd]), known, make, good) is None
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Plain", "Ünïcode Name", "x\x1fy"],  # non-ASCII and the separator: row by row
+        ["Plain", "Other"],
+    ],
+)
+def test_rows_built_by_column_match_rows_built_one_by_one(names: list[str]) -> None:
+    make = NewCustomerRows(date(2026, 6, 30), sqlite=False)
+    values: dict[str, list[Any]] = {
+        "name": [*names, None],
+        "email": [None, *[f"e{i}@example.com" for i in range(len(names))]],
+        "company": ["Ünï Ltd", *[None] * len(names)],
+        "created_at": [date(2024, 1, 2), *[None] * len(names)],
+        "status": ["archived", *[None] * len(names)],
+    }
+    n = len(names) + 1
+    records = [
+        CustomerRecord(
+            2 + j,
+            values["name"][j],
+            values["email"][j],
+            company=values["company"][j],
+            created_at=values["created_at"][j],
+            status=values["status"][j],
+        )
+        for j in range(n)
+    ]
+    expected = [list(col) for col in zip(*map(make, records), strict=True)]
+    assert make.columns(values, n) == expected
 
 
 def test_a_big_import_from_a_worker_thread(ws: Workspace, tmp_path: Path) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select, text
 
 from store.engine import make_engine
 from store.migrate import HEAD, alembic_config, current_revision, head_revision, upgrade
-from store.models import metadata
+from store.models import Customer, metadata
+from store.search import matches
+
+c: Any = Customer.__table__
 
 #: objects only the migrations know: the search index and its triggers/helpers
 IGNORED_TABLES = {"customer_search", "alembic_version"}
@@ -59,3 +64,46 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
 
 def test_head_constant_is_the_newest_script() -> None:
     assert head_revision() == HEAD
+
+
+def test_0006_rewrites_search_text_and_the_index_both_ways(db_url: str) -> None:
+    eng = make_engine(db_url, migrate=False)
+    upgrade(eng, "0005")
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (name, email, company, status, created_on,"
+                " payment_terms_days, reminders_opt_out, search_text, sort_name)"
+                " VALUES (:n, :e, :c, 'active', '2026-01-01', 30, false, :t, :s)"
+            ),
+            [
+                {"n": "Zoë Müller", "e": "zoe@example.com", "c": "Acme", "t": "x", "s": "zoe"},
+                {"n": "Bo", "e": None, "c": None, "t": "bo", "s": "bo"},
+            ],
+        )
+
+    def stored() -> list[str]:
+        with eng.connect() as conn:
+            return list(conn.execute(select(c.c.search_text).order_by(c.c.id)).scalars())
+
+    def found(query: str) -> list[str]:
+        with eng.connect() as conn:
+            if eng.dialect.name == "sqlite":  # raises when the index and customers differ
+                conn.exec_driver_sql(
+                    "INSERT INTO customer_search(customer_search, rank)"
+                    " VALUES ('integrity-check', 1)"
+                )
+            names = select(c.c.name).where(matches(conn, query)).order_by(c.c.id)
+            return list(conn.execute(names).scalars())
+
+    upgrade(eng)
+    assert stored() == ["zoe muller\nzoe@example.com\nacme", "bo"]
+    assert found("muller") == ["Zoë Müller"] and found("r z") == []  # not across fields
+    cfg = alembic_config()
+    with eng.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+        conn.commit()
+    assert stored() == ["zoe muller | zoe@example.com | acme", "bo"]
+    assert found("muller") == ["Zoë Müller"]
+    eng.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from store import query as q
 from store.demo import generate
 from store.engine import make_engine, read_tx
-from store.search import fold
+from store.search import SEPARATOR, fold
 
 D = date(2026, 6, 30)
 
@@ -79,7 +79,7 @@ def test_name_order_and_search_agree_with_python(demo: Engine) -> None:
         by_python = [
             r.id
             for r in rows
-            if needle in " | ".join(fold(x) for x in (r.name, r.email, r.company) if x)
+            if needle in SEPARATOR.join(fold(x) for x in (r.name, r.email, r.company) if x)
         ]
         assert sorted(r.id for r in found) == sorted(by_python)
         assert found  # the demo has Müllers

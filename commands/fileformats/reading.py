@@ -12,14 +12,17 @@ import contextlib
 import csv
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 from commands.errors import UserError
 
 Cell = str | int | float | bool | date | datetime | time | timedelta | None
 Row = tuple[int, list[Cell]]
+#: rows of a file in one piece: their line numbers and their cells
+Batch = tuple[list[int], list[list[Cell]]]
 
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -94,6 +97,12 @@ class TableReader:
         if raw:
             raise NotImplementedError("this reader has no raw rows")
         return iter(self)
+
+    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
+        """The rows of :meth:`rows`, ``size`` at a time, as (lines, cells of each row)."""
+        it = self.rows(raw=raw)
+        while block := list(islice(it, size)):
+            yield [r[0] for r in block], [r[1] for r in block]
 
     def close(self) -> None:
         """Release the file (readers are also context managers)."""
@@ -254,6 +263,41 @@ class CsvReader(TableReader):
         except (UnicodeDecodeError, csv.Error) as exc:
             raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
 
+    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
+        """:meth:`rows` in blocks, without a generator step and a tuple per row."""
+        try:
+            with self._open() as fh:
+                reader = csv.reader(fh, self.dialect)
+                prev = 0  # the line the previous record ended on
+                if self._header_line:
+                    for _ in reader:
+                        start, prev = prev + 1, reader.line_num
+                        if start >= self._header_line:
+                            break
+                while True:
+                    before = prev
+                    lines: list[int] = []
+                    recs: list[list[str]] = []
+                    for rec in islice(reader, size):
+                        if any(rec):  # blank lines and rows of empty cells are skipped
+                            lines.append(prev + 1)
+                            recs.append(rec)
+                        prev = reader.line_num
+                    if prev == before:  # nothing read: the end of the file
+                        break
+                    if not lines:
+                        continue
+                    if not raw:
+                        recs = [
+                            [unneutralise(c) if c[:1] == "'" else c for c in rec]
+                            if "'" in "".join(rec)
+                            else rec
+                            for rec in recs
+                        ]
+                    yield lines, recs  # type: ignore[misc]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
+
 
 # ---------------------------------------------------------------- spreadsheets
 
@@ -313,6 +357,30 @@ class SpreadsheetReader(TableReader):
             if not raw and "'" in "".join([c for c in cells if type(c) is str]):
                 cells = [unneutralise(c) if isinstance(c, str) else c for c in cells]
             yield line, cells
+
+    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
+        """:meth:`rows` in blocks, without a generator step and a tuple per row."""
+        if self._first_col or not raw:
+            yield from super().batches(size, raw=raw)
+            return
+        # calamine gives "" for an empty cell, never None
+        it = cast(Iterator[list[Cell]], self._sheet.iter_rows())
+        line = self._first_row - 1
+        for _ in islice(it, max(self._header_line - line, 0)):
+            line += 1
+        while block := list(islice(it, size)):
+            lines: list[int] = []
+            rows: list[list[Cell]] = []
+            for cells in block:
+                line += 1
+                if "" in cells:
+                    cells = [None if c == "" else c for c in cells]
+                if cells.count(None) == len(cells):
+                    continue
+                lines.append(line)
+                rows.append(cells)
+            if lines:
+                yield lines, rows
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # already closed

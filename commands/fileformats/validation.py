@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from commands.fileformats.mapping import CUSTOM_PREFIX, JOINERS, REQUIRED, Kind, Mapping, check_kind
-from commands.fileformats.reading import Cell, Row, TableReader, unneutralise_column
+from commands.fileformats.reading import Batch, Cell, Row, TableReader, unneutralise_column
 from commands.fileformats.values import (
     _EMAIL,
     cell_text,
@@ -104,6 +104,7 @@ class PaymentRecord:
 
 
 Record = CustomerRecord | InvoiceRecord | PaymentRecord
+T = TypeVar("T")
 
 
 def _status(allowed: tuple[str, ...], synonyms: dict[str, str]) -> Callable[[Cell], str]:
@@ -432,15 +433,81 @@ def validate_chunks(
     size: int = CHUNK_ROWS,
 ) -> Iterator[list[Record | RowError]]:
     """:func:`validate_rows` a chunk of rows at a time, each column checked at once."""
+    v, batches = _validator(kind, reader, mapping, base_currency, date_order, size)
+    for lines, cells in batches:
+        yield v.records(v.checked(lines, cells))
+
+
+@dataclass
+class CleanChunk:
+    """A chunk of customers without a problem, a custom value or a repeated email,
+    as columns: ``values`` maps each mapped field to one value per row (None: empty)."""
+
+    lines: list[int]
+    values: dict[str, list[Any]]
+    #: casefolded email -> its line (the rows with an email)
+    emails: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def validate_clean_chunks(
+    reader: Iterable[Row],
+    mapping: Mapping,
+    base_currency: str,
+    take: Callable[[CleanChunk], T | None],
+    *,
+    size: int = CHUNK_ROWS,
+) -> Iterator[list[Record | RowError] | T]:
+    """:func:`validate_chunks` of customers, but each :class:`CleanChunk` is offered to
+    ``take`` first: what it returns (when not None) comes instead of the records."""
+    v, batches = _validator("customers", reader, mapping, base_currency, None, size)
+    for lines, cells in batches:
+        checked = v.checked(lines, cells)
+        clean = v.clean(checked)
+        if clean is not None and (taken := take(clean)) is not None:
+            v.seen.update(clean.emails)
+            yield taken
+        else:
+            yield v.records(checked)
+
+
+def _validator(
+    kind: str,
+    reader: Iterable[Row],
+    mapping: Mapping,
+    base_currency: str,
+    date_order: str | None,
+    size: int,
+) -> tuple[_Validator, Iterator[Batch]]:
     k = check_kind(kind)
     if mapping.kind != k:
         raise ValueError(f"mapping is for {mapping.kind}, not {k}")
     v = _Validator(k, mapping, base_currency.upper(), date_order)
-    # the file readers can leave neutralised text as stored: unneutralised column-wise
-    v.raw = isinstance(reader, TableReader) and reader.has_raw_rows
-    it = reader.rows(raw=True) if v.raw and isinstance(reader, TableReader) else iter(reader)
-    while rows := list(islice(it, size)):
-        yield v.chunk(rows)
+    if isinstance(reader, TableReader):
+        # the file readers can leave neutralised text as stored: unneutralised column-wise
+        v.raw = reader.has_raw_rows
+        return v, reader.batches(size, raw=v.raw)
+
+    def batches(it: Iterator[Row]) -> Iterator[Batch]:
+        while block := list(islice(it, size)):
+            yield [r[0] for r in block], [r[1] for r in block]
+
+    return v, batches(iter(reader))
+
+
+@dataclass
+class _Checked:
+    """One chunk with every column checked (see :meth:`_Validator.checked`)."""
+
+    lines: list[int]
+    cols: list[Sequence[Cell]]
+    values: dict[str, list[object]]
+    errs: dict[int, list[RowError]]
+    extra: dict[int, int]
+    #: rows that need the careful path: errors, extra cells, missing values
+    careful: set[int]
 
 
 class _Validator:
@@ -511,11 +578,11 @@ class _Validator:
                 cols[i] = unneutralise_column(cols[i])
         return cols, extra
 
-    def chunk(self, rows: list[Row]) -> list[Record | RowError]:
-        k, source = self.k, self.source
-        m = len(rows)
-        lines = [r[0] for r in rows]
-        cols, extra = self.columns([r[1] for r in rows])
+    def checked(self, lines: list[int], cells_list: list[list[Cell]]) -> _Checked:
+        """Every column of a chunk converted, and the rows that need a closer look."""
+        k = self.k
+        m = len(lines)
+        cols, extra = self.columns(cells_list)
         values: dict[str, list[object]] = {}
         errs: dict[int, list[RowError]] = {}
         for fname, i, header, run in self.single:
@@ -537,7 +604,6 @@ class _Validator:
                 joined.append(value)
             values[fname] = joined
         nothing: list[object] = [None] * m
-        # rows that need the careful path: errors, extra cells, missing values
         careful = set(errs) | set(extra)
         for fname in self.required:
             careful.update(j for j, x in enumerate(values.get(fname, nothing)) if x is None)
@@ -554,6 +620,31 @@ class _Validator:
             values["currency"] = (
                 [self.base] * m if cur is None else [self.base if x is None else x for x in cur]
             )
+        return _Checked(lines, cols, values, errs, extra, careful)
+
+    def clean(self, ch: _Checked) -> CleanChunk | None:
+        """The chunk as a :class:`CleanChunk` when it is one (customers only)."""
+        if self.k != "customers" or ch.careful:
+            return None
+        for _, i in self.custom:
+            col = ch.cols[i]
+            if col.count("") + col.count(None) != len(col):
+                return None  # a custom value
+        emails = ch.values.get("email")
+        firsts: dict[str, int] = {}
+        if emails is not None:
+            firsts = {str(e).casefold(): n for n, e in zip(ch.lines, emails, strict=True) if e}
+            if len(firsts) != len(emails) - emails.count(None):
+                return None  # an email repeated within the chunk
+            if not self.seen.keys().isdisjoint(firsts):
+                return None  # or repeated from an earlier one
+        return CleanChunk(ch.lines, ch.values, firsts)
+
+    def records(self, ch: _Checked) -> list[Record | RowError]:
+        """The chunk as records in file order; a bad row gives its errors instead."""
+        k, source = self.k, self.source
+        lines, cols, values, careful = ch.lines, ch.cols, ch.values, ch.careful
+        nothing: list[object] = [None] * len(lines)
         field_cols = [values.get(f, nothing) for f in self.record_fields]
         keys = values.get(self.key_field) if self.key_field else None
         customers = k == "customers"
@@ -565,7 +656,7 @@ class _Validator:
         for j, args in enumerate(zip(lines, *field_cols, strict=True)):
             line = args[0]
             if j in careful:
-                problems = self.problems(j, line, cols, values, errs, extra)
+                problems = self.problems(j, line, cols, values, ch.errs, ch.extra)
                 if problems:
                     out_items.extend(problems)
                     continue
