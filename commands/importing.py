@@ -216,13 +216,14 @@ def import_file(
             if guard is not None:
                 return guard
             total = check.counts.rows
-        with ws.write() as conn:
+        big = k == "customers" and (total or 0) > BULK_LOAD_ROWS
+        # a bulk load refers only to rows it creates or looks up itself
+        with ws.write(check_references=not big) as conn:
             entry = audit.record(
                 conn, sentence=call.sentence, action="import", affected=0, actor=ws.actor, undo=None
             )
             with ExitStack() as suspended:
                 search = NO_SEARCH_LOAD
-                big = k == "customers" and (total or 0) > BULK_LOAD_ROWS
                 if big:
                     search = suspended.enter_context(incremental_load(conn))
                     suspended.enter_context(indexes_suspended(conn, ("customers", "customer_tags")))

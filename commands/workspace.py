@@ -91,9 +91,9 @@ class Workspace:
     def confirm_threshold(self) -> int:
         return int(self.settings["bulk_confirm_threshold"])
 
-    def write(self) -> Any:
-        """A write transaction (all or nothing)."""
-        return write_tx(self.engine)
+    def write(self, *, check_references: bool = True) -> Any:
+        """A write transaction (all or nothing); see :func:`store.engine.write_tx`."""
+        return write_tx(self.engine, check_references=check_references)
 
     def read(self) -> Any:
         """A read transaction."""

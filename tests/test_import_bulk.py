@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from commands import importing
 from commands.errors import UserError
@@ -71,7 +72,19 @@ def schema(ws: Workspace) -> list[tuple[str, str]]:
         ]
 
 
+def assert_references_hold(ws: Workspace) -> None:
+    """No row refers to a missing one, and every connection checks references again."""
+    if ws.engine.dialect.name != "sqlite":
+        return
+    with ws.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    for _ in range(ws.engine.pool.size() + 1):  # type: ignore[attr-defined]
+        with ws.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
 def assert_search_index_matches_customers(ws: Workspace) -> None:
+    assert_references_hold(ws)
     if ws.engine.dialect.name != "sqlite":
         return
     with ws.read() as conn:  # raises when the FTS index and its content table differ
@@ -159,3 +172,15 @@ def test_rows_sharing_tag_lists_each_get_their_own_tags(ws: Workspace, tmp_path:
         by_email.setdefault(email, set()).add(name)
     expected = {f"p{i}@example.com": set(tags.split(";")) for i, tags in enumerate(lists) if tags}
     assert by_email == expected
+
+
+def test_a_write_can_skip_reference_checks_and_they_come_back(ws: Workspace) -> None:
+    dangling = insert(ct).values(customer_id=999_999, tag_id=999_999)
+    with pytest.raises(IntegrityError), ws.write() as conn:
+        conn.execute(dangling)
+    if ws.engine.dialect.name == "sqlite":  # other backends always check
+        with pytest.raises(RuntimeError, match="stop"), ws.write(check_references=False) as conn:
+            conn.execute(dangling)  # not checked; rolled back below
+            raise RuntimeError("stop")
+    assert counts(ws) == (0, 0)
+    assert_references_hold(ws)
