@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: the newest migration; tests/test_migrations.py checks it against the scripts
-HEAD = "0006"
+HEAD = "0007"
 
 
 def alembic_config() -> Config:

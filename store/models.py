@@ -130,6 +130,7 @@ CustomerTag = TableModel(
         Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
         Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
         Index("ix_customer_tags_tag_customer", "tag_id", "customer_id"),
+        sqlite_with_rowid=False,  # stored by the key (migration 0007)
     )
 )
 

@@ -108,3 +108,56 @@ def test_0006_rewrites_search_text_and_the_index_both_ways(db_url: str) -> None:
     assert stored() == ["zoe muller | zoe@example.com | acme", "bo"]
     assert found("muller") == ["Zoë Müller"]
     eng.dispose()
+
+
+def test_0007_keeps_every_tag_link_both_ways(db_url: str) -> None:
+    eng = make_engine(db_url, migrate=False)
+    upgrade(eng, "0006")
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, status, created_on, reminders_opt_out,"
+                " search_text, sort_name) VALUES (:i, 'C', 'active', '2026-01-01', false, 'c', 'c')"
+            ),
+            [{"i": i} for i in (1, 2, 3)],
+        )
+        conn.execute(
+            text("INSERT INTO tags (id, name, created_at) VALUES (:i, :n, '2026-01-01')"),
+            [{"i": 1, "n": "vip"}, {"i": 2, "n": "b2b"}],
+        )
+        conn.execute(
+            text("INSERT INTO customer_tags (customer_id, tag_id) VALUES (:c, :t)"),
+            [{"c": 3, "t": 1}, {"c": 1, "t": 2}, {"c": 1, "t": 1}],
+        )
+
+    def links() -> list[tuple[int, int]]:
+        with eng.connect() as conn:
+            if eng.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            rows = conn.execute(text("SELECT customer_id, tag_id FROM customer_tags"))
+            return sorted((int(a), int(b)) for a, b in rows)
+
+    def without_rowid() -> bool:
+        with eng.connect() as conn:
+            ddl = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'customer_tags'")
+            ).scalar()
+        return "WITHOUT ROWID" in str(ddl)
+
+    upgrade(eng)
+    assert links() == [(1, 1), (1, 2), (3, 1)]
+    sqlite = eng.dialect.name == "sqlite"
+    if sqlite:
+        assert without_rowid()
+    assert "ix_customer_tags_tag_customer" in {
+        i["name"] for i in inspect(eng).get_indexes("customer_tags")
+    }
+    cfg = alembic_config()
+    with eng.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+        conn.commit()
+    assert links() == [(1, 1), (1, 2), (3, 1)]
+    if sqlite:
+        assert not without_rowid()
+    eng.dispose()
