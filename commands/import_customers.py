@@ -162,7 +162,7 @@ class NewCustomerRows:
 
 
 #: joins a chunk's texts for one lower() (a text that holds it takes the slow path)
-_SEP = "\x1f"
+_BETWEEN_ROWS = "\x1f"
 
 
 def _lowered(texts: list[str]) -> list[str] | None:
@@ -170,10 +170,10 @@ def _lowered(texts: list[str]) -> list[str] | None:
     the separator)."""
     if not texts:
         return []
-    joined = _SEP.join(texts)
-    if not joined.isascii() or joined.count(_SEP) != len(texts) - 1:
+    joined = _BETWEEN_ROWS.join(texts)
+    if not joined.isascii() or joined.count(_BETWEEN_ROWS) != len(texts) - 1:
         return None
-    return joined.lower().split(_SEP)
+    return joined.lower().split(_BETWEEN_ROWS)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from commands import import_pipeline, importing
@@ -274,6 +276,36 @@ def test_rows_built_by_column_match_rows_built_one_by_one(names: list[str]) -> N
     ]
     expected = [list(col) for col in zip(*map(make, records), strict=True)]
     assert make.columns(values, n) == expected
+
+
+TEXT = st.one_of(st.none(), st.text(alphabet="aZ é\x1f\nß|İ", max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            TEXT,
+            TEXT,
+            TEXT,
+            st.one_of(st.none(), st.dates()),
+            st.sampled_from([None, "active", "archived"]),
+        ),
+        max_size=8,
+    ),
+    sqlite=st.booleans(),
+)
+def test_rows_by_column_are_rows_one_by_one_for_any_text(
+    rows: list[tuple[Any, ...]], sqlite: bool
+) -> None:
+    make = NewCustomerRows(date(2026, 6, 30), sqlite=sqlite)
+    fields = ("name", "email", "company", "created_at", "status")
+    values = {f: [r[i] for r in rows] for i, f in enumerate(fields)}
+    records = [
+        CustomerRecord(2 + j, *r[:3], created_at=r[3], status=r[4]) for j, r in enumerate(rows)
+    ]
+    expected = [list(col) for col in zip(*map(make, records), strict=True)] or [[]] * 11
+    assert make.columns(values, len(rows)) == expected
 
 
 def test_a_big_import_from_a_worker_thread(ws: Workspace, tmp_path: Path) -> None:
