@@ -106,11 +106,11 @@ def _produce(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     good: set[str] = set()
+
+    def take(chunk: CleanChunk) -> NewCustomers | None:
+        return new_customers(chunk, known, make, good)
+
     try:
-
-        def take(chunk: CleanChunk) -> NewCustomers | None:
-            return new_customers(chunk, known, make, good)
-
         for chunk in validate_clean_chunks(reader, mapping, currency, take, size=PIPE_ROWS):
             out.send_bytes(_encode(chunk))
         out.send_bytes(_encode(_Done()))
