@@ -30,16 +30,13 @@ from typing import Any
 
 from sqlalchemy import Select, and_, literal_column
 
-from commands.fileformats.reading import neutralise
+from commands.export_worker import FALLBACK_MARK, clean_chunk, tag_cell
 from commands.rows import PAYMENT_FLAGS, RISK_REASONS
 from store import bulk
 from store import query as q
 from store.models import CustomFieldValue
 
 cfv: Any = CustomFieldValue.__table__
-
-#: in a line: SQLite could not format some value of this row exactly
-FALLBACK_MARK = b"\x01"
 
 C = "customers."
 F = "customer_figures."
@@ -143,13 +140,6 @@ def _tags_raw() -> str:
         "(SELECT group_concat(t.name, ';') FROM customer_tags ct"  # noqa: S608 - fixed names
         f" JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = {C}id)"
     )
-
-
-def tag_cell(raw: str | None) -> bytes:
-    """The tags cell (UTF-8) from :func:`_tags_raw`'s text: names in order, neutralised."""
-    if not raw:
-        return b""
-    return neutralise(";".join(sorted(raw.split(";")))).encode()
 
 
 def _labels(flags: Sequence[tuple[str, str]], led: bool) -> list[str]:
@@ -266,17 +256,6 @@ def line_select(
     cols: list[Any] = [literal_column(f"{C}id"), literal_column(head)]
     cols += [literal_column(_tags_raw()), literal_column(tail)]
     return stmt.with_only_columns(*cols), len(line.cells)
-
-
-def clean_chunk(data: bytes, lines: int, cells: int) -> bool:
-    """True when ``data`` (``lines`` lines) needs no CSV quoting and no fallback."""
-    return (
-        data.count(b",") == lines * (cells - 1)
-        and data.count(b"\n") == lines
-        and data.count(b"\r") == lines
-        and b'"' not in data
-        and FALLBACK_MARK not in data
-    )
 
 
 def unclean_lines(lines: Sequence[bytes], cells: int) -> list[int]:

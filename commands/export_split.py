@@ -2,12 +2,13 @@
 
 SQLite formats the lines (:mod:`commands.export_csv_sql`) on one core; threads do
 not help (its allocator takes a process-wide lock), so a second process,
-:mod:`commands.export_worker`, reads the second half of the list while this one
-reads the first. Both halves must come from the same committed state: a third
-connection holds the write lock (``BEGIN IMMEDIATE``) while this process and the
-worker take their snapshots, so nothing can be committed in between, and lets go
-as soon as both have. If the lock is not free at once, the database is not a
-file, or the worker fails, the rows are read here alone: the file is the same.
+:mod:`commands.export_worker`, reads the second part of the list (and makes its
+CSV lines) while this one reads the first. Both parts must come from the same
+committed state: a third connection holds the write lock (``BEGIN IMMEDIATE``)
+while this process and the worker take their snapshots, so nothing can be
+committed in between, and lets go as soon as both have. If the lock is not free
+at once, the database is not a file, or the worker fails, the rows are read here
+alone: the file is the same.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -38,6 +40,16 @@ log = logging.getLogger(__name__)
 SPLIT_ROWS = 20_000
 #: how long to wait for the write lock that freezes the database (seconds)
 LOCK_WAIT = 0.5
+
+
+#: the share of the rows the worker reads: a little under half, as it also steps over
+#: the rows before its own and makes its lines while this process waits for them
+WORKER_SHARE = 0.47
+
+
+def split_point(n: int) -> int:
+    """How many of ``n`` rows this process reads before the worker's (the rest)."""
+    return n - int(n * WORKER_SHARE)
 
 
 def _database_file(ws: Workspace) -> str | None:
@@ -68,6 +80,7 @@ class SplitReader:
         self._worker: subprocess.Popen[bytes] | None = None
         self._out: Path | None = None
         self._errors: IO[bytes] | None = None
+        self._cells: int | None = None
 
     def __enter__(self) -> SplitReader:
         path = self._path
@@ -103,12 +116,22 @@ class SplitReader:
         self.conn = self._caller
 
     def batches(
-        self, stmt: Select[Any], size: int, count: Callable[[], int], *, whole: bool
-    ) -> Iterator[Sequence[Any]]:
+        self,
+        stmt: Select[Any],
+        size: int,
+        count: Callable[[], int],
+        *,
+        whole: bool,
+        cells: int | None = None,
+    ) -> Iterator[Sequence[Any] | CsvLines]:
         """The rows of ``stmt`` in order, ``size`` at a time; ``count()`` counts them.
 
         Only a ``whole`` list (``stmt`` has no LIMIT or OFFSET of its own) is split.
+        With ``cells``, the rows are the parts of CSV lines of that many cells
+        (:func:`commands.export_csv_sql.line_select`), and the worker's batches may
+        come as :class:`CsvLines`, the lines made.
         """
+        self._cells = cells
         half = self._split(stmt, size, count) if self._lock is not None and whole else None
         self._release()
         if half is None:
@@ -122,9 +145,10 @@ class SplitReader:
             yield from rest
 
     def _split(self, stmt: Select[Any], size: int, count: Callable[[], int]) -> int | None:
-        """Where the worker, now holding its snapshot, starts reading; None: no worker."""
+        """Where the worker, now holding its snapshot, starts reading (:func:`split_point`);
+        None: no worker."""
         n = count()
-        half = n // 2
+        half = split_point(n)
         # LIMIT -1: SQLite's "no limit", which SQLAlchemy writes as a literal (not as a bind)
         if n < SPLIT_ROWS or not self._start_worker(stmt.limit(-1).offset(half), size):
             return None
@@ -145,7 +169,7 @@ class SplitReader:
         os.close(fd)
         self._out = Path(out)
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed in _stop_worker
-        job = {"path": self._path, "sql": sql, "batch": size, "out": out}
+        job = {"path": self._path, "sql": sql, "batch": size, "out": out, "cells": self._cells}
         worker = subprocess.Popen(
             [sys.executable, "-I", "-S", export_worker.__file__],
             stdin=subprocess.PIPE,
@@ -161,7 +185,7 @@ class SplitReader:
         except OSError:
             return False
 
-    def _worker_batches(self) -> Iterator[Sequence[Any]] | None:
+    def _worker_batches(self) -> Iterator[Sequence[Any] | CsvLines] | None:
         worker, out = self._worker, self._out
         assert worker is not None and out is not None
         code = worker.wait()
@@ -207,13 +231,22 @@ class SplitReader:
             self._own = None
 
 
-def _unpickled(path: Path) -> Iterator[Sequence[Any]]:
+@dataclass(frozen=True, slots=True)
+class CsvLines:
+    """A batch of the worker's rows as the CSV lines it made of them."""
+
+    rows: int
+    data: bytes
+
+
+def _unpickled(path: Path) -> Iterator[Sequence[Any] | CsvLines]:
     with path.open("rb") as fh:
         while True:
             try:
-                yield pickle.load(fh)
+                batch = pickle.load(fh)
             except EOFError:
                 return
+            yield CsvLines(*batch) if type(batch) is tuple else batch
 
 
-__all__ = ["SPLIT_ROWS", "SplitReader"]
+__all__ = ["SPLIT_ROWS", "CsvLines", "SplitReader", "split_point"]

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from commands.custom_values import custom_text
-from commands.export_csv_sql import clean_chunk, line_select, tag_cell, unclean_lines
-from commands.export_split import SplitReader
+from commands.export_csv_sql import clean_chunk, line_select, unclean_lines
+from commands.export_split import CsvLines, SplitReader
+from commands.export_worker import LineMaker
 from commands.fileformats import write_table
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS
 from commands.fileformats.writing import ColumnType, csv_lines, write_csv_lines
@@ -36,9 +37,6 @@ cfv: Any = CustomFieldValue.__table__
 
 #: rows fetched and converted together
 EXPORT_CHUNK = 2000
-#: distinct tag combinations remembered while exporting (few, unless tags are many)
-TAG_CELLS_KEPT = 10_000
-
 FIGURE_EXPORT: tuple[tuple[str, str, ColumnType], ...] = (
     ("revenue", "revenue", "money"),
     ("invoiced", "invoiced", "money"),
@@ -250,14 +248,6 @@ def _export_csv_sql(
     return n
 
 
-class _TagCells(dict[str | None, bytes]):
-    """Tag text from SQL -> the tags cell, each distinct combination made once."""
-
-    def __missing__(self, raw: str | None) -> bytes:
-        cell = self[raw] = tag_cell(raw)
-        return cell
-
-
 def _sql_csv_chunks(
     ws: Workspace,
     spec: q.ListSpec,
@@ -270,12 +260,13 @@ def _sql_csv_chunks(
     figures = [(col, "number" if col in FLOAT_FIGURES else kind) for _, col, kind in FIGURE_EXPORT]
     exp = exponent(ws.currency)
     stmt, cells = line_select(ws.today, spec, field_ids, figures, exp)
-    tag_cells = _TagCells()
+    make_lines = LineMaker()
     whole = spec.limit is None and not spec.offset
-    for batch in reader.batches(stmt, EXPORT_CHUNK, count, whole=whole):
-        if len(tag_cells) > TAG_CELLS_KEPT:
-            tag_cells = _TagCells()
-        lines = [head + tag_cells[raw] + tail for _, head, raw, tail in batch]
+    for batch in reader.batches(stmt, EXPORT_CHUNK, count, whole=whole, cells=cells):
+        if isinstance(batch, CsvLines):  # the worker made them
+            yield batch.rows, batch.data
+            continue
+        lines = make_lines(batch)
         data = b"".join(lines)
         if not clean_chunk(data, len(batch), cells):
             ids = [row[0] for row in batch]

@@ -382,12 +382,24 @@ def test_fast_csv_forgets_tag_combinations_beyond_its_limit(
     tricky: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The remembered tag cells are dropped between chunks and the file stays the same."""
+    import commands.export_worker as export_worker
     import commands.exporting as exporting
 
     made: list[str | None] = []
     monkeypatch.setattr(exporting, "EXPORT_CHUNK", 7)
-    monkeypatch.setattr(exporting, "TAG_CELLS_KEPT", 2)
-    monkeypatch.setattr(exporting, "tag_cell", lambda raw: made.append(raw) or tag_cell(raw))
+    monkeypatch.setattr(export_worker, "TAG_CELLS_KEPT", 2)
+    monkeypatch.setattr(export_worker, "tag_cell", lambda raw: made.append(raw) or tag_cell(raw))
     fast, generic = _both(tricky, q.ListSpec(include_archived=True), tmp_path)
     assert fast == generic
     assert len(made) > len(set(made)) > 2  # made again after being forgotten
+
+
+@given(st.lists(st.text(alphabet="'=+-@\t\rab;", max_size=5), min_size=1, max_size=3))
+def test_the_workers_tag_cells_are_neutralised_as_the_reader_expects(names: list[str]) -> None:
+    from commands import export_worker
+    from commands.fileformats import reading
+
+    assert export_worker.FORMULA_TRIGGERS == reading.FORMULA_TRIGGERS
+    raw = ";".join(names)
+    expected = reading.neutralise(";".join(sorted(raw.split(";")))).encode() if raw else b""
+    assert tag_cell(raw) == expected

@@ -33,9 +33,9 @@ def worker_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     original = split._unpickled
 
-    def counting(path: Path) -> Iterator[Sequence[Any]]:
+    def counting(path: Path) -> Iterator[Sequence[Any] | split.CsvLines]:
         for batch in original(path):
-            seen.append(len(batch))
+            seen.append(batch.rows if isinstance(batch, split.CsvLines) else len(batch))
             yield batch
 
     monkeypatch.setattr(split, "SPLIT_ROWS", 0)
@@ -61,9 +61,34 @@ def test_split_export_is_the_generic_output(
     lines = len(list(csv.reader(io.StringIO(fast.decode(), newline="")))) - 1
     whole = spec.limit is None and not spec.offset
     if whole and lines > 1:
-        assert sum(worker_rows) == lines - lines // 2  # the worker read the second half
+        assert sum(worker_rows) == lines - split.split_point(lines)  # the worker's part
     else:
         assert worker_rows == []
+
+
+def test_lines_the_worker_makes_are_the_generic_output(
+    tricky: Workspace,  # noqa: F811
+    tmp_path: Path,
+    worker_rows: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches of one row: the worker makes the lines of its clean ones itself and hands the
+    rows of the others back to be mended; the file is the same either way."""
+    import commands.exporting as exporting
+
+    made: list[int] = []
+    original = split._unpickled
+
+    def noting(path: Path) -> Iterator[Sequence[Any] | split.CsvLines]:
+        for batch in original(path):
+            made.append(isinstance(batch, split.CsvLines))
+            yield batch
+
+    monkeypatch.setattr(exporting, "EXPORT_CHUNK", 1)
+    monkeypatch.setattr(split, "_unpickled", noting)
+    fast, generic = _both(tricky, q.ListSpec(include_archived=True), tmp_path)
+    assert fast == generic
+    assert any(made) and not all(made)  # lines made there, rows mended here
 
 
 def test_both_halves_read_one_snapshot(
