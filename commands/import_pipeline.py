@@ -34,6 +34,8 @@ from commands.import_customers import NewCustomerRows, NewCustomers, plain_tags
 
 #: rows per chunk handed over
 PIPE_ROWS = 5000
+#: rows of the first chunk: a small one lets the writer start sooner
+FIRST_ROWS = 500
 #: seconds the producer gets to end after SIGTERM before it is killed
 STOP_TIMEOUT = 5.0
 
@@ -111,7 +113,10 @@ def _produce(
         return new_customers(chunk, known, make, good)
 
     try:
-        for chunk in validate_clean_chunks(reader, mapping, currency, take, size=PIPE_ROWS):
+        chunks = validate_clean_chunks(
+            reader, mapping, currency, take, size=PIPE_ROWS, first=min(FIRST_ROWS, PIPE_ROWS)
+        )
+        for chunk in chunks:
             out.send_bytes(_encode(chunk))
         out.send_bytes(_encode(_Done()))
     except BaseException as exc:

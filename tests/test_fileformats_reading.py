@@ -165,10 +165,11 @@ def test_xlsx_typed_cells_and_row_numbers(tmp_path: Path) -> None:
         open_table(p, sheet="Missing")
 
 
-def _batched(reader: TableReader, size: int, raw: bool) -> list[Row]:
+def _batched(reader: TableReader, size: int, raw: bool, first: int | None = None) -> list[Row]:
     out: list[Row] = []
-    for lines, cells in reader.batches(size, raw=raw):
-        assert len(lines) == len(cells) and 0 < len(lines) <= size
+    for n, (lines, cells) in enumerate(reader.batches(size, raw=raw, first=first)):
+        limit = first if n == 0 and first is not None else size
+        assert len(lines) == len(cells) and 0 < len(lines) <= limit
         out += zip(lines, cells, strict=True)
     return out
 
@@ -188,6 +189,7 @@ def test_csv_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, ra
     )
     r = open_table(_write(tmp_path / "q.csv", text, "utf-8"))
     assert _batched(r, size, raw) == list(r.rows(raw=raw))
+    assert _batched(r, size, raw, first=1) == list(r.rows(raw=raw))
     assert [line for line, _ in _batched(r, size, raw)] == [3, 7, 12]
     assert _batched(r, size, raw)[1][1][1] == ("'=1+2" if raw else "=1+2")
 
@@ -208,6 +210,7 @@ def test_xlsx_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, r
     r = open_table(p)
     assert r.headers == ["Name", "Email", "Terms"]
     assert _batched(r, size, raw) == list(r.rows(raw=raw))
+    assert _batched(r, size, raw, first=1) == list(r.rows(raw=raw))
     assert _batched(r, size, raw) == [
         (3, ["Ann", None, 30]),
         (6, ["'=1+2" if raw else "=1+2", "b@example.com", None]),

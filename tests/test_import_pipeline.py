@@ -189,6 +189,24 @@ def test_a_producer_that_dies_stops_the_import(
     assert snapshot(ws)["rows"] == {}
 
 
+def test_the_first_chunk_is_small_so_writing_starts_sooner(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = CustomerImporter.feed_new
+    sizes: list[int] = []
+
+    def noting(self: CustomerImporter, chunk: Any) -> None:
+        sizes.append(len(chunk))
+        real(self, chunk)
+
+    monkeypatch.setattr(import_pipeline, "PIPE_ROWS", 4)
+    monkeypatch.setattr(import_pipeline, "FIRST_ROWS", 2)
+    monkeypatch.setattr(CustomerImporter, "feed_new", noting)
+    load(ws, write_csv(tmp_path / "a.csv", plain(11)))
+    assert sizes == [2, 4, 4, 1]
+    assert len(snapshot(ws)["rows"]) == 11
+
+
 def test_a_writer_failure_ends_the_producer(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -98,10 +98,14 @@ class TableReader:
             raise NotImplementedError("this reader has no raw rows")
         return iter(self)
 
-    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
-        """The rows of :meth:`rows`, ``size`` at a time, as (lines, cells of each row)."""
+    def batches(self, size: int, *, raw: bool = False, first: int | None = None) -> Iterator[Batch]:
+        """The rows of :meth:`rows`, ``size`` at a time (the first block ``first`` rows,
+        when given), as (lines, cells of each row)."""
         it = self.rows(raw=raw)
-        while block := list(islice(it, size)):
+        for want in block_sizes(size, first):
+            block = list(islice(it, want))
+            if not block:
+                return
             yield [r[0] for r in block], [r[1] for r in block]
 
     def close(self) -> None:
@@ -117,6 +121,14 @@ class TableReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def block_sizes(size: int, first: int | None = None) -> Iterator[int]:
+    """``first`` (when given), then ``size`` for ever: how many rows each block holds."""
+    if first is not None:
+        yield first
+    while True:
+        yield size
 
 
 def _clean_headers(raw: list[Cell]) -> list[str]:
@@ -263,7 +275,7 @@ class CsvReader(TableReader):
         except (UnicodeDecodeError, csv.Error) as exc:
             raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
 
-    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
+    def batches(self, size: int, *, raw: bool = False, first: int | None = None) -> Iterator[Batch]:
         """:meth:`rows` in blocks, without a generator step and a tuple per row."""
         try:
             with self._open() as fh:
@@ -274,11 +286,11 @@ class CsvReader(TableReader):
                         start, prev = prev + 1, reader.line_num
                         if start >= self._header_line:
                             break
-                while True:
+                for want in block_sizes(size, first):
                     before = prev
                     lines: list[int] = []
                     recs: list[list[str]] = []
-                    for rec in islice(reader, size):
+                    for rec in islice(reader, want):
                         if any(rec):  # blank lines and rows of empty cells are skipped
                             lines.append(prev + 1)
                             recs.append(rec)
@@ -358,17 +370,20 @@ class SpreadsheetReader(TableReader):
                 cells = [unneutralise(c) if isinstance(c, str) else c for c in cells]
             yield line, cells
 
-    def batches(self, size: int, *, raw: bool = False) -> Iterator[Batch]:
+    def batches(self, size: int, *, raw: bool = False, first: int | None = None) -> Iterator[Batch]:
         """:meth:`rows` in blocks, without a generator step and a tuple per row."""
         if self._first_col or not raw:
-            yield from super().batches(size, raw=raw)
+            yield from super().batches(size, raw=raw, first=first)
             return
         # calamine gives "" for an empty cell, never None
         it = cast(Iterator[list[Cell]], self._sheet.iter_rows())
         line = self._first_row - 1
         for _ in islice(it, max(self._header_line - line, 0)):
             line += 1
-        while block := list(islice(it, size)):
+        for want in block_sizes(size, first):
+            block = list(islice(it, want))
+            if not block:
+                return
             lines: list[int] = []
             rows: list[list[Cell]] = []
             for cells in block:
@@ -413,11 +428,13 @@ def open_table(path: str | Path, *, sheet: str | None = None) -> TableReader:
 
 __all__ = [
     "FORMULA_TRIGGERS",
+    "Batch",
     "Cell",
     "CsvReader",
     "Row",
     "SpreadsheetReader",
     "TableReader",
+    "block_sizes",
     "detect_delimiter",
     "detect_encoding",
     "needs_neutralising",

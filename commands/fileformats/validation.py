@@ -10,7 +10,14 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from commands.fileformats.mapping import CUSTOM_PREFIX, JOINERS, REQUIRED, Kind, Mapping, check_kind
-from commands.fileformats.reading import Batch, Cell, Row, TableReader, unneutralise_column
+from commands.fileformats.reading import (
+    Batch,
+    Cell,
+    Row,
+    TableReader,
+    block_sizes,
+    unneutralise_column,
+)
 from commands.fileformats.values import (
     _EMAIL,
     cell_text,
@@ -459,10 +466,12 @@ def validate_clean_chunks(
     take: Callable[[CleanChunk], T | None],
     *,
     size: int = CHUNK_ROWS,
+    first: int | None = None,
 ) -> Iterator[list[Record | RowError] | T]:
     """:func:`validate_chunks` of customers, but each :class:`CleanChunk` is offered to
-    ``take`` first: what it returns (when not None) comes instead of the records."""
-    v, batches = _validator("customers", reader, mapping, base_currency, None, size)
+    ``take`` first: what it returns (when not None) comes instead of the records.
+    The first chunk holds ``first`` rows when given (the consumer starts sooner)."""
+    v, batches = _validator("customers", reader, mapping, base_currency, None, size, first)
     for lines, cells in batches:
         checked = v.checked(lines, cells)
         clean = v.clean(checked)
@@ -480,6 +489,7 @@ def _validator(
     base_currency: str,
     date_order: str | None,
     size: int,
+    first: int | None = None,
 ) -> tuple[_Validator, Iterator[Batch]]:
     k = check_kind(kind)
     if mapping.kind != k:
@@ -488,10 +498,13 @@ def _validator(
     if isinstance(reader, TableReader):
         # the file readers can leave neutralised text as stored: unneutralised column-wise
         v.raw = reader.has_raw_rows
-        return v, reader.batches(size, raw=v.raw)
+        return v, reader.batches(size, raw=v.raw, first=first)
 
     def batches(it: Iterator[Row]) -> Iterator[Batch]:
-        while block := list(islice(it, size)):
+        for want in block_sizes(size, first):
+            block = list(islice(it, want))
+            if not block:
+                return
             yield [r[0] for r in block], [r[1] for r in block]
 
     return v, batches(iter(reader))
