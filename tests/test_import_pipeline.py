@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -189,41 +190,48 @@ def test_a_producer_that_dies_stops_the_import(
     assert snapshot(ws)["rows"] == {}
 
 
-def test_the_first_chunk_is_small_so_writing_starts_sooner(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class Writes:
+    """The size of each chunk of new customers the writer was given."""
+
+    sizes: list[int] = field(default_factory=list)
+    #: the chunk (counted from 1) whose write fails with "disk full"
+    fail_at: int | None = None
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> Writes:
     real = CustomerImporter.feed_new
-    sizes: list[int] = []
+    seen = Writes()
 
     def noting(self: CustomerImporter, chunk: Any) -> None:
-        sizes.append(len(chunk))
+        seen.sizes.append(len(chunk))
+        if len(seen.sizes) == seen.fail_at:
+            raise RuntimeError("disk full")
         real(self, chunk)
 
+    monkeypatch.setattr(CustomerImporter, "feed_new", noting)
+    return seen
+
+
+def test_the_first_chunk_is_small_so_writing_starts_sooner(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: Writes
+) -> None:
     monkeypatch.setattr(import_pipeline, "PIPE_ROWS", 4)
     monkeypatch.setattr(import_pipeline, "FIRST_ROWS", 2)
-    monkeypatch.setattr(CustomerImporter, "feed_new", noting)
     load(ws, write_csv(tmp_path / "a.csv", plain(11)))
-    assert sizes == [2, 4, 4, 1]
+    assert writes.sizes == [2, 4, 4, 1]
     assert len(snapshot(ws)["rows"]) == 11
 
 
 def test_a_writer_failure_ends_the_producer(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: Writes
 ) -> None:
-    real = CustomerImporter.feed_new
-    calls: list[int] = []
-
-    def fail_second(self: CustomerImporter, chunk: Any) -> None:
-        calls.append(len(chunk))
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        real(self, chunk)
-
     monkeypatch.setattr(import_pipeline, "PIPE_ROWS", 3)
-    monkeypatch.setattr(CustomerImporter, "feed_new", fail_second)
+    writes.fail_at = 2
     with pytest.raises(RuntimeError, match="disk full"):
         load(ws, write_csv(tmp_path / "a.csv", plain(30)))
-    assert calls == [3, 3]  # stopped reading; the fixture checks the producer is gone
+    assert writes.sizes == [3, 3]  # stopped reading; the fixture checks the producer is gone
     assert snapshot(ws)["rows"] == {}
 
 
