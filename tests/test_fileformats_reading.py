@@ -194,6 +194,21 @@ def test_csv_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, ra
     assert _batched(r, size, raw)[1][1][1] == ("'=1+2" if raw else "=1+2")
 
 
+def test_csv_batches_stay_exact_if_line_breaks_were_miscounted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line numbers come from counting line breaks in quoted cells; were that count
+    ever off, the rest of the file is read record by record, exactly."""
+    from commands.fileformats import reading
+
+    text = 'a,b\r\n1,2\r\n"x\r\ny",3\r\n4,5\r\n"p\nq",6\r\n'
+    r = open_table(_write(tmp_path / "m.csv", text, "utf-8"))
+    expected = list(r.rows(raw=True))
+    monkeypatch.setattr(reading, "_breaks", lambda rec: 0)  # wrong for the quoted cells
+    assert _batched(r, 2, True) == expected
+    assert [line for line, _ in expected] == [2, 3, 5, 6]
+
+
 @pytest.mark.parametrize("size", [1, 2, 100])
 @pytest.mark.parametrize("raw", [True, False])
 def test_xlsx_batches_are_the_rows_with_their_lines(tmp_path: Path, size: int, raw: bool) -> None:

@@ -286,19 +286,26 @@ class CsvReader(TableReader):
                         start, prev = prev + 1, reader.line_num
                         if start >= self._header_line:
                             break
+                given = 0  # rows yielded so far
                 for want in block_sizes(size, first):
-                    before = prev
-                    lines: list[int] = []
-                    recs: list[list[str]] = []
-                    for rec in islice(reader, want):
-                        if any(rec):  # blank lines and rows of empty cells are skipped
-                            lines.append(prev + 1)
-                            recs.append(rec)
-                        prev = reader.line_num
-                    if prev == before:  # nothing read: the end of the file
+                    recs: list[list[str]] = list(islice(reader, want))
+                    if not recs:
                         break
-                    if not lines:
-                        continue
+                    end = reader.line_num
+                    if end - prev == len(recs):  # one line each: the common case
+                        lines = list(range(prev + 1, end + 1))
+                    else:
+                        lines = _record_lines(recs, prev)
+                        if lines[-1] + _breaks(recs[-1]) != end:  # not expected; stay exact
+                            yield from self._batches_after(given, size, raw)
+                            return
+                    prev = end
+                    if not all(map(any, recs)):  # blank lines, rows of empty cells: skipped
+                        keep = [j for j, rec in enumerate(recs) if any(rec)]
+                        lines, recs = [lines[j] for j in keep], [recs[j] for j in keep]
+                        if not recs:
+                            continue
+                    given += len(recs)
                     if not raw:
                         recs = [
                             [unneutralise(c) if c[:1] == "'" else c for c in rec]
@@ -309,6 +316,28 @@ class CsvReader(TableReader):
                     yield lines, recs  # type: ignore[misc]
         except (UnicodeDecodeError, csv.Error) as exc:
             raise UserError(f"Cannot read {self.path.name}: {exc}") from exc
+
+    def _batches_after(self, given: int, size: int, raw: bool) -> Iterator[Batch]:
+        """:meth:`rows` from the one after the first ``given``, in blocks of ``size``."""
+        it = self.rows(raw=raw)
+        for _ in islice(it, given):
+            pass
+        while block := list(islice(it, size)):
+            yield [r[0] for r in block], [r[1] for r in block]
+
+
+def _breaks(rec: list[str]) -> int:
+    """Line breaks inside a record's (quoted) cells: the lines it spans, less one."""
+    return sum(c.count("\n") + c.count("\r") - c.count("\r\n") for c in rec)
+
+
+def _record_lines(recs: list[list[str]], prev: int) -> list[int]:
+    """The line each record starts on, the first just after line ``prev``."""
+    lines: list[int] = []
+    for rec in recs:
+        lines.append(prev + 1)
+        prev += 1 + _breaks(rec)
+    return lines
 
 
 # ---------------------------------------------------------------- spreadsheets

@@ -569,7 +569,8 @@ class _Validator:
         ]
 
     def columns(self, cells_list: list[list[Cell]]) -> tuple[list[Sequence[Cell]], dict[int, int]]:
-        """The chunk transposed (short rows padded), and row -> count of extra non-empty cells."""
+        """The chunk's used columns (short rows padded; the others empty), and row -> count
+        of extra non-empty cells."""
         width = self.width
         extra: dict[int, int] = {}
         if set(map(len, cells_list)) != {width}:
@@ -585,10 +586,11 @@ class _Validator:
                     cells = cells[:width]
                 fixed.append(cells)
             cells_list = fixed
-        cols: list[Sequence[Cell]] = list(zip(*cells_list, strict=True))
-        if self.raw:
-            for i in self.used:
-                cols[i] = unneutralise_column(cols[i])
+        # only the columns the mapping uses (a comprehension each: twice as fast as zip(*))
+        cols: list[Sequence[Cell]] = [()] * width
+        for i in self.used:
+            col = [cells[i] for cells in cells_list]
+            cols[i] = unneutralise_column(col) if self.raw else col
         return cols, extra
 
     def checked(self, lines: list[int], cells_list: list[list[Cell]]) -> _Checked:
