@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import sqlite3
 import subprocess
 import sys
@@ -81,6 +82,8 @@ class SplitReader:
         self._out: Path | None = None
         self._errors: IO[bytes] | None = None
         self._cells: int | None = None
+        #: whether the worker took its snapshot while the lock was held
+        self._pinned = False
 
     def __enter__(self) -> SplitReader:
         path = self._path
@@ -133,20 +136,39 @@ class SplitReader:
         """
         self._cells = cells
         half = self._split(stmt, size, count) if self._lock is not None and whole else None
-        self._release()
         if half is None:
+            self._release()
             yield from bulk.fetch_batches(self.conn, stmt, size)
             return
-        yield from bulk.fetch_batches(self.conn, stmt.limit(half), size)
-        rest = self._worker_batches()
-        if rest is None:  # the worker failed: read its half here, on the same snapshot
+        # this process reads its part while the worker starts; the lock goes once the
+        # worker holds its snapshot (looked for between batches)
+        for batch in bulk.fetch_batches(self.conn, stmt.limit(half), size):
+            self._release_once_pinned(wait=False)
+            yield batch
+        rest = self._worker_batches() if self._release_once_pinned(wait=True) else None
+        if rest is None:  # the worker failed: read its part here, on the same snapshot
             yield from bulk.fetch_batches(self.conn, stmt.offset(half), size)
         else:
             yield from rest
 
+    def _release_once_pinned(self, *, wait: bool) -> bool:
+        """Let the lock go once the worker has its snapshot (or has failed before);
+        whether it has it. Without ``wait``, only if the worker has answered already."""
+        if self._lock is not None:
+            worker = self._worker
+            assert worker is not None and worker.stdout is not None
+            if not wait and not select.select([worker.stdout], [], [], 0)[0]:
+                return False
+            try:
+                self._pinned = worker.stdout.read(1) == export_worker.PINNED
+            except OSError:
+                self._pinned = False
+            self._release()
+        return self._pinned
+
     def _split(self, stmt: Select[Any], size: int, count: Callable[[], int]) -> int | None:
-        """Where the worker, now holding its snapshot, starts reading (:func:`split_point`);
-        None: no worker."""
+        """Where the worker, now started, starts reading (:func:`split_point`); None: no
+        worker."""
         n = count()
         half = split_point(n)
         # LIMIT -1: SQLite's "no limit", which SQLAlchemy writes as a literal (not as a bind)
@@ -155,7 +177,8 @@ class SplitReader:
         return half
 
     def _start_worker(self, stmt: Select[Any], size: int) -> bool:
-        """Start the worker on ``stmt``; True once it holds its snapshot."""
+        """Start the worker on ``stmt``; True once it has its job (it then takes its
+        snapshot and says so: see :meth:`_release_once_pinned`)."""
         try:
             compiled = stmt.compile(
                 dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}
@@ -181,9 +204,9 @@ class SplitReader:
         try:
             worker.stdin.write(pickle.dumps(job))
             worker.stdin.close()
-            return worker.stdout.read(1) == export_worker.PINNED
         except OSError:
             return False
+        return True
 
     def _worker_batches(self) -> Iterator[Sequence[Any] | CsvLines] | None:
         worker, out = self._worker, self._out

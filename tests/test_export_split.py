@@ -169,6 +169,25 @@ def test_a_failed_worker_leaves_the_file_whole(
     assert "export worker failed (exit 1): worker broke" in caplog.text
 
 
+def test_a_worker_that_dies_before_its_snapshot_leaves_the_file_whole(
+    tricky: Workspace,  # noqa: F811
+    tmp_path: Path,
+    worker_rows: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This process reads its part while the worker starts; a worker that never takes
+    its snapshot lets the lock go all the same, and its part is read here."""
+    broken = tmp_path / "no_snapshot.py"
+    broken.write_text("import sys\nsys.exit('no snapshot')\n")
+    monkeypatch.setattr(export_worker, "__file__", str(broken))
+    fast, generic = _both(tricky, q.ListSpec(), tmp_path)
+    assert fast == generic and worker_rows == []
+    writer = sqlite3.connect(_db_path(tricky), timeout=0)  # the lock is gone
+    writer.execute("UPDATE customers SET name = name")
+    writer.commit()
+    writer.close()
+
+
 def test_a_busy_database_is_exported_without_the_split(
     tricky: Workspace,  # noqa: F811
     tmp_path: Path,
