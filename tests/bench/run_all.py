@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +39,24 @@ def machine() -> str:
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"load average {load:.2f} at start"
     )
+
+
+def probe() -> float:
+    """Milliseconds for a fixed Python and SQLite workload (median of 3): how fast this
+    VM is right now. Its speed drifts by half; a section's footer gives the probe taken
+    just before it, so runs can be compared."""
+
+    def once() -> float:
+        start = time.perf_counter()
+        con = sqlite3.connect(":memory:")
+        con.execute("CREATE TABLE t (a INTEGER, b TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", ((i, str(i)) for i in range(100_000)))
+        con.execute("SELECT sum(a), count(DISTINCT b) FROM t").fetchone()
+        con.close()
+        sum(i * i for i in range(300_000))
+        return (time.perf_counter() - start) * 1000
+
+    return statistics.median(once() for _ in range(3))
 
 
 def run_one(name: str) -> tuple[str, float, int]:
@@ -87,17 +106,22 @@ def main() -> int:
         "(`openinvoice demo --customers 100000 --seed 42`, D = 2026-06-30),",
         "built once into `bench-data/`.",
         "",
+        "The machine probe in each footer times a fixed Python and SQLite workload just",
+        "before the section (lower is faster): this VM's speed drifts by up to half.",
+        "",
     ]
     failures = 0
     for name, title in chosen:
         print(f"running {name} ...", file=sys.stderr, flush=True)
+        speed = probe()
         out, seconds, code = run_one(name)
         failures += bool(code)
         parts += [
             f"<!-- bench:{name} -->",
             out or f"## {title}\n\n(no output)",
             "",
-            f"_({seconds:.0f} s, {datetime.now():%Y-%m-%d %H:%M})_",
+            f"_({seconds:.0f} s, {datetime.now():%Y-%m-%d %H:%M}; machine probe before it:"
+            f" {speed:.0f} ms)_",
             f"<!-- /bench:{name} -->",
             "",
         ]
