@@ -10,13 +10,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Index, insert, select
 
+from store.engine import write_tx
 from store.figures import compute_all_in_parallel, ensure_snapshot, invalidate_all
 from store.invoice_cache import settle
 from store.models import (
@@ -27,6 +27,9 @@ from store.models import (
     metadata,
 )
 from store.search import bulk_load, fold, search_text
+
+#: the page cache of the load's connection (KiB): the indexes are built in it
+LOAD_CACHE_KIB = 262_144
 
 FIRST = [
     "Anna",
@@ -450,7 +453,9 @@ def generate(
         f"generated {len(cust_rows)} customers, {hist.invoice_count} invoices, "
         f"{hist.payment_count} payments in {time.perf_counter() - started:.1f}s"
     )
-    with _load_tx(engine) as conn:
+    # references are not checked row by row: the generator makes consistent data, and a
+    # test runs PRAGMA foreign_key_check; a bigger page cache while the indexes are built
+    with write_tx(engine, check_references=False, cache_kib=LOAD_CACHE_KIB) as conn:
         if conn.execute(select(Customer.id).limit(1)).first():
             raise ValueError("the database already has customers; demo data needs an empty one")
         indexes = _secondary_indexes()
@@ -507,29 +512,6 @@ def generate(
     seconds = time.perf_counter() - started
     say(f"figures computed; done in {seconds:.1f}s")
     return DemoStats(len(cust_rows), hist.invoice_count, hist.payment_count, seconds)
-
-
-@contextmanager
-def _load_tx(engine: Engine) -> Iterator[Connection]:
-    """One write transaction for the load; on SQLite, tuned for a bulk load.
-
-    Foreign keys are not checked row by row (the generator makes consistent
-    data, and a test runs ``PRAGMA foreign_key_check`` afterwards) and the page
-    cache is larger while the indexes are built; both are restored after.
-    """
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
-        if driver is not None:  # before BEGIN: the pragma is a no-op inside a transaction
-            driver.execute("PRAGMA foreign_keys=OFF")
-            driver.execute("PRAGMA cache_size=-262144")
-        try:
-            conn = conn.execution_options(write=True)
-            with conn.begin():
-                yield conn
-        finally:
-            if driver is not None:
-                driver.execute("PRAGMA foreign_keys=ON")
-                driver.execute("PRAGMA cache_size=-65536")
 
 
 DATE_COLUMNS = frozenset({"issued_on", "due_on", "settled_on", "last_paid_on", "paid_on"})

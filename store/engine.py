@@ -45,6 +45,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
+#: the SQLite page cache of every connection (KiB)
+CACHE_KIB = 65_536
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -55,7 +59,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA temp_store=MEMORY")
-        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -85,27 +89,35 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 
 
 @contextmanager
-def write_tx(engine: Engine, *, check_references: bool = True) -> Iterator[Connection]:
+def write_tx(
+    engine: Engine, *, check_references: bool = True, cache_kib: int | None = None
+) -> Iterator[Connection]:
     """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commit or roll back whole.
 
-    ``check_references=False`` is for bulk loads whose rows refer only to rows they
-    created or looked up in the same transaction: SQLite then skips the foreign key
-    lookups of every row (a third of the cost of inserting tag links); their tests
-    run ``PRAGMA foreign_key_check``. Other backends always check.
+    For bulk loads on SQLite (other backends ignore both): ``check_references=False``
+    skips the foreign key lookups of every row (a third of the cost of inserting tag
+    links), for loads whose rows refer only to rows they created or looked up in the
+    same transaction (their tests run ``PRAGMA foreign_key_check``); ``cache_kib``
+    gives the connection a bigger page cache for the transaction. Both are restored
+    after it.
     """
     with engine.connect() as conn:
-        driver = None
-        if not check_references and conn.dialect.name == "sqlite":
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            driver.execute("PRAGMA foreign_keys=OFF")  # before BEGIN: a no-op inside one
+        driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if driver is not None:  # before BEGIN: foreign_keys is a no-op inside a transaction
+            if not check_references:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            if cache_kib is not None:
+                driver.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         try:
             conn = conn.execution_options(write=True)
             with conn.begin():
                 yield conn
         finally:
             if driver is not None:
-                driver.execute("PRAGMA foreign_keys=ON")
+                if not check_references:
+                    driver.execute("PRAGMA foreign_keys=ON")
+                if cache_kib is not None:
+                    driver.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
 
 @contextmanager

@@ -31,6 +31,15 @@ def _include(
     return not (type_ == "index" and name and name.startswith("ix_customers_search"))
 
 
+def downgrade(eng: Engine, revision: str) -> None:
+    """Run the migrations down to ``revision``."""
+    cfg = alembic_config()
+    with eng.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        conn.commit()
+
+
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
@@ -49,11 +58,7 @@ def test_head_has_the_figures_flag_and_reminder_indexes(engine: Engine) -> None:
 
 def test_downgrade_to_base_and_back(db_url: str) -> None:
     eng = make_engine(db_url)
-    cfg = alembic_config()
-    with eng.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "base")
-        conn.commit()
+    downgrade(eng, "base")
     assert set(inspect(eng).get_table_names()) <= {"alembic_version"}
     assert current_revision(eng) is None
     upgrade(eng)
@@ -100,11 +105,7 @@ def test_0006_rewrites_search_text_and_the_index_both_ways(db_url: str) -> None:
     assert stored() == ["zoe muller\nzoe@example.com\nacme", "bo"]
     assert found("muller") == ["Zoë Müller"] and found("r z") == []  # not across fields
     assert found("MÜLLER") == ["Zoë Müller"]  # queries are folded as the text is
-    cfg = alembic_config()
-    with eng.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
-        conn.commit()
+    downgrade(eng, "0005")
     assert stored() == ["zoe muller | zoe@example.com | acme", "bo"]
     assert found("muller") == ["Zoë Müller"]
     eng.dispose()
@@ -152,11 +153,7 @@ def test_0007_keeps_every_tag_link_both_ways(db_url: str) -> None:
     assert "ix_customer_tags_tag_customer" in {
         i["name"] for i in inspect(eng).get_indexes("customer_tags")
     }
-    cfg = alembic_config()
-    with eng.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
-        conn.commit()
+    downgrade(eng, "0006")
     assert links() == [(1, 1), (1, 2), (3, 1)]
     if sqlite:
         assert not without_rowid()
