@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,11 +73,11 @@ def plain_tags(names: Sequence[str], good: set[str]) -> bool:
 
 
 class NewCustomerRows:
-    """A new customer's ``customers`` row (without its id) from its record.
+    """New customers' ``customers`` rows (without their ids) from their records, a chunk
+    at a time (:meth:`columns`).
 
     Columns: :data:`NEW_ROW_COLUMNS`. Pure: the import pipeline's producer process builds
-    these too (a whole chunk at a time, :meth:`columns`). Dates are ISO text on SQLite
-    (what SQLAlchemy's ``Date`` stores).
+    these too. Dates are ISO text on SQLite (what SQLAlchemy's ``Date`` stores).
     """
 
     def __init__(self, today: date, sqlite: bool) -> None:
@@ -99,32 +98,16 @@ class NewCustomerRows:
                 self._iso[created] = iso
         return iso
 
-    def __call__(self, r: CustomerRecord) -> tuple[Any, ...]:
-        email, company = r.email, r.company
-        name = r.name or email or ""
-        # search_text / fold, the ASCII case inline (one lower() instead of four folds)
-        text = SEPARATOR.join([p for p in (name, email, company) if p])
-        if text.isascii():
-            searchable, sort_name = text.lower(), name.lower()
-        else:
-            searchable, sort_name = search_text(name, email, company), fold(name)
-        return (
-            name,
-            email,
-            company,
-            r.phone,
-            r.address,
-            r.status or "active",
-            self.day(r.created_at),
-            r.payment_terms_days,
-            False,
-            searchable,
-            sort_name,
-        )
+    #: the record fields :meth:`columns` reads
+    FIELDS = (
+        "name", "email", "company", "phone", "address", "status", "created_at",
+        "payment_terms_days",
+    )  # fmt: skip
 
     def columns(self, values: dict[str, list[Any]], n: int) -> list[list[Any]]:
-        """:meth:`__call__` of ``n`` records given as columns (field -> one value per row):
-        the columns of their rows."""
+        """The columns of the rows of ``n`` records given as columns (field -> one value
+        per row). The name falls back to the email; search text and sort name are folded
+        (ASCII text lower-cased for the whole chunk in one call)."""
         none: list[Any] = [None] * n
 
         def col(name: str) -> list[Any]:
@@ -335,17 +318,15 @@ class CustomerImporter(Importer):
         if self._rows is None:
             self._rows = NewCustomerRows(self.ws.today, bulk.is_sqlite(self.conn))
         make = self._rows
-        ids = self.insert_rows([make(r) for r, _ in new])
+        values = {f: [getattr(r, f) for r, _ in new] for f in make.FIELDS}
+        ids = self.insert_columns(make.columns(values, len(new)), len(new))
         self.set_tags_and_custom(
             [(r.tags, cid, typed) for (r, typed), cid in zip(new, ids, strict=True)], fresh=True
         )
 
-    def insert_rows(self, rows: Sequence[Sequence[Any]]) -> list[int]:
-        """Insert :class:`NewCustomerRows` rows under new ids (returned, in order)."""
-        return self.insert_columns([list(col) for col in zip(*rows, strict=True)], len(rows))
-
     def insert_columns(self, columns: Sequence[Sequence[Any]], n: int) -> list[int]:
-        """:meth:`insert_rows` of ``n`` rows given as columns."""
+        """Insert ``n`` rows given as the columns of :meth:`NewCustomerRows.columns` under
+        new ids (returned, in order)."""
         ids = self._alloc.take(n)
         if not ids:
             return ids
@@ -372,22 +353,11 @@ class CustomerImporter(Importer):
 
     def link_tags(self, ids: list[int], tags: dict[tuple[str, ...], str]) -> None:
         """Tag new customers ``ids`` as :attr:`NewCustomers.tags` says (positions in ids)."""
-        if not tags:
-            return
-        by_tag: dict[int, list[str]] = {}
         for names, positions in tags.items():  # new tags in file order
             for tid in self.tag_list_ids(names):
-                by_tag.setdefault(tid, []).append(positions)
-        run = ids[-1] - ids[0] + 1 == len(ids)  # one run of ids (SQLite): no pairs needed
-        link = ("customer_id", "tag_id")
-        pairs: list[tuple[int, int]] = []
-        for tid, lists in by_tag.items():
-            for positions in lists:
-                if run:
-                    bulk.insert_links_at(self.conn, "customer_tags", link, ids[0], positions, tid)
-                else:
-                    pairs += [(ids[i], tid) for i in json.loads(positions)]
-        bulk.insert_links(self.conn, "customer_tags", link, pairs)
+                bulk.insert_links_at(
+                    self.conn, "customer_tags", ("customer_id", "tag_id"), ids, positions, tid
+                )
 
     def update(
         self, old: list[tuple[CustomerRecord, int, Typed, dict[str, Any]]], s: Stored

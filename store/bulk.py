@@ -100,19 +100,22 @@ def insert_links_at(
     conn: Connection,
     table: str,
     columns: tuple[str, str],
-    first: int,
+    ids: Sequence[int],
     positions: str,
     b: int,
 ) -> None:
-    """``INSERT INTO table (a, b)`` of ``(first + p, b)`` for every ``p`` of the JSON array
-    ``positions``: links for rows given by position in a run of ids, without a Python
-    object per link on SQLite."""
-    if not is_sqlite(conn):
-        insert_links(conn, table, columns, [(first + p, b) for p in json.loads(positions)])
+    """``INSERT INTO table (a, b)`` of ``(ids[p], b)`` for every ``p`` of the JSON array
+    ``positions``. On SQLite, where ``ids`` is one run (as SQLite allocates them), one
+    ``INSERT ... SELECT`` over ``json_each``: no Python object per link."""
+    if is_sqlite(conn) and ids and ids[-1] - ids[0] + 1 == len(ids):
+        _check_table(table)
+        sql = (
+            f"INSERT INTO {table} ({columns[0]}, {columns[1]})"  # noqa: S608 - fixed names
+            " SELECT value + ?, ? FROM json_each(?)"
+        )
+        conn.exec_driver_sql(sql, (ids[0], b, positions))
         return
-    _check_table(table)
-    sql = f"INSERT INTO {table} ({columns[0]}, {columns[1]}) SELECT value + ?, ? FROM json_each(?)"  # noqa: S608 - fixed names
-    conn.exec_driver_sql(sql, (first, b, positions))
+    insert_links(conn, table, columns, [(ids[p], b) for p in json.loads(positions)])
 
 
 def update_many(

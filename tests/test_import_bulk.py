@@ -16,6 +16,8 @@ from commands.errors import UserError
 from commands.executor import run
 from commands.results import MutationResult, QueryResult
 from commands.workspace import Workspace
+from store import bulk
+from store.engine import CACHE_KIB, write_tx
 from store.models import Customer, CustomerTag, Tag
 
 c: Any = Customer.__table__
@@ -184,3 +186,30 @@ def test_a_write_can_skip_reference_checks_and_they_come_back(ws: Workspace) -> 
             raise RuntimeError("stop")
     assert counts(ws) == (0, 0)
     assert_references_hold(ws)
+
+
+def test_a_bulk_write_gets_a_bigger_page_cache_for_its_transaction_only(ws: Workspace) -> None:
+    if ws.engine.dialect.name != "sqlite":
+        return
+    with write_tx(ws.engine, check_references=False, cache_kib=4096) as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
+    for _ in range(ws.engine.pool.size() + 1):  # type: ignore[attr-defined]
+        with ws.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -CACHE_KIB
+    assert_references_hold(ws)
+
+
+def test_links_by_position_take_ids_in_a_run_or_not(ws: Workspace, tmp_path: Path) -> None:
+    load(ws, write_csv(tmp_path / "a.csv", people("Alpha", 3)))
+    t: Any = Tag.__table__
+    with ws.read() as conn:
+        ids = list(conn.execute(select(c.c.id).order_by(c.c.id)).scalars())
+        tag = conn.execute(select(t.c.id).where(t.c.name == "vip")).scalar_one()
+    with ws.write() as conn:
+        conn.execute(ct.delete())
+        link = ("customer_id", "tag_id")
+        bulk.insert_links_at(conn, "customer_tags", link, ids[:2], "[1]", tag)  # a run
+        bulk.insert_links_at(conn, "customer_tags", link, [ids[0], ids[2]], "[0, 1]", tag)
+    with ws.read() as conn:
+        got = sorted(conn.execute(select(ct.c.customer_id).where(ct.c.tag_id == tag)).scalars())
+    assert got == [ids[0], ids[1], ids[2]]

@@ -28,6 +28,7 @@ from commands.import_customers import CustomerImporter, NewCustomerRows
 from commands.results import MutationResult, Progress
 from commands.workspace import Workspace
 from store.models import Customer, CustomerTag, CustomField, CustomFieldValue, Tag
+from store.search import SEPARATOR, fold
 
 c: Any = Customer.__table__
 ct: Any = CustomerTag.__table__
@@ -235,6 +236,17 @@ def test_a_writer_failure_ends_the_producer(
     assert snapshot(ws)["rows"] == {}
 
 
+def row_of(make: NewCustomerRows, r: CustomerRecord) -> tuple[Any, ...]:
+    """A new customer's row as the rule says, one record at a time (the reference)."""
+    name = r.name or r.email or ""
+    parts = [p for p in (name, r.email, r.company) if p]
+    return (
+        name, r.email, r.company, r.phone, r.address, r.status or "active",
+        make.day(r.created_at), r.payment_terms_days, False,
+        SEPARATOR.join(fold(p) for p in parts), fold(name),
+    )  # fmt: skip
+
+
 def clean_chunk(rows: list[tuple[str, str | None, list[str] | None]]) -> CleanChunk:
     """Validated customers (name, email, tags) as the producer sees them, lines 2 on."""
     lines = list(range(2, len(rows) + 2))
@@ -262,7 +274,7 @@ def test_only_plain_new_customers_skip_the_usual_path() -> None:
     # each distinct tag list once, with the positions of its rows
     assert new.tags == {("vip",): "[0, 2]", ("b2b", "vip"): "[3]"}
     one_by_one = [
-        make(CustomerRecord(line, name, email, tags=tags))
+        row_of(make, CustomerRecord(line, name, email, tags=tags))
         for line, (name, email, tags) in enumerate(rows, start=2)
     ]
     assert [list(col) for col in zip(*one_by_one, strict=True)] == new.columns
@@ -300,7 +312,7 @@ def test_rows_built_by_column_match_rows_built_one_by_one(names: list[str]) -> N
         )
         for j in range(n)
     ]
-    expected = [list(col) for col in zip(*map(make, records), strict=True)]
+    expected = [list(col) for col in zip(*(row_of(make, r) for r in records), strict=True)]
     assert make.columns(values, n) == expected
 
 
@@ -330,7 +342,8 @@ def test_rows_by_column_are_rows_one_by_one_for_any_text(
     records = [
         CustomerRecord(2 + j, *r[:3], created_at=r[3], status=r[4]) for j, r in enumerate(rows)
     ]
-    expected = [list(col) for col in zip(*map(make, records), strict=True)] or [[]] * 11
+    one_by_one = [row_of(make, r) for r in records]
+    expected = [list(col) for col in zip(*one_by_one, strict=True)] or [[]] * 11
     assert make.columns(values, len(rows)) == expected
 
 
