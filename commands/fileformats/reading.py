@@ -101,12 +101,7 @@ class TableReader:
     def batches(self, size: int, *, raw: bool = False, first: int | None = None) -> Iterator[Batch]:
         """The rows of :meth:`rows`, ``size`` at a time (the first block ``first`` rows,
         when given), as (lines, cells of each row)."""
-        it = self.rows(raw=raw)
-        for want in block_sizes(size, first):
-            block = list(islice(it, want))
-            if not block:
-                return
-            yield [r[0] for r in block], [r[1] for r in block]
+        return row_blocks(self.rows(raw=raw), size, first)
 
     def close(self) -> None:
         """Release the file (readers are also context managers)."""
@@ -129,6 +124,15 @@ def block_sizes(size: int, first: int | None = None) -> Iterator[int]:
         yield first
     while True:
         yield size
+
+
+def row_blocks(rows: Iterator[Row], size: int, first: int | None = None) -> Iterator[Batch]:
+    """``rows`` in blocks of ``size`` (the first ``first`` rows, when given)."""
+    for want in block_sizes(size, first):
+        block = list(islice(rows, want))
+        if not block:
+            return
+        yield [r[0] for r in block], [r[1] for r in block]
 
 
 def _clean_headers(raw: list[Cell]) -> list[str]:
@@ -322,8 +326,7 @@ class CsvReader(TableReader):
         it = self.rows(raw=raw)
         for _ in islice(it, given):
             pass
-        while block := list(islice(it, size)):
-            yield [r[0] for r in block], [r[1] for r in block]
+        return row_blocks(it, size)
 
 
 def _breaks(rec: list[str]) -> int:
@@ -469,6 +472,7 @@ __all__ = [
     "needs_neutralising",
     "neutralise",
     "open_table",
+    "row_blocks",
     "unneutralise",
     "unneutralise_column",
 ]

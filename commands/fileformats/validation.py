@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from itertools import islice
 from typing import Any, TypeVar
 
 from commands.fileformats.mapping import CUSTOM_PREFIX, JOINERS, REQUIRED, Kind, Mapping, check_kind
@@ -15,7 +14,7 @@ from commands.fileformats.reading import (
     Cell,
     Row,
     TableReader,
-    block_sizes,
+    row_blocks,
     unneutralise_column,
 )
 from commands.fileformats.values import (
@@ -499,15 +498,7 @@ def _validator(
         # the file readers can leave neutralised text as stored: unneutralised column-wise
         v.raw = reader.has_raw_rows
         return v, reader.batches(size, raw=v.raw, first=first)
-
-    def batches(it: Iterator[Row]) -> Iterator[Batch]:
-        for want in block_sizes(size, first):
-            block = list(islice(it, want))
-            if not block:
-                return
-            yield [r[0] for r in block], [r[1] for r in block]
-
-    return v, batches(iter(reader))
+    return v, row_blocks(iter(reader), size, first)
 
 
 @dataclass
