@@ -31,6 +31,7 @@ from commands.fileformats import (
     parse_overrides,
 )
 from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS, Kind, check_kind
+from commands.fileformats.reading import SpreadsheetReader
 from commands.fileformats.validation import validate_chunks
 from commands.files_common import (
     ImportCounts,
@@ -87,10 +88,8 @@ class ImportPreview:
 def estimate_rows(reader: TableReader) -> int | None:
     """Roughly how many data rows a file has (for progress and bulk-load decisions)."""
     try:
-        if reader.format == "xlsx":
-            sheet = getattr(reader, "_sheet", None)
-            height = getattr(sheet, "height", None)
-            return max(int(height) - 1, 0) if height is not None else None
+        if isinstance(reader, SpreadsheetReader):
+            return reader.estimated_rows()
         with reader.path.open("rb") as fh:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         return max(lines - 1, 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import islice
 from pathlib import Path
@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import IO, Literal, cast
 
 from commands.errors import UserError
+from commands.fileformats.sheet_halves import Halves, load_halves
 
 Cell = str | int | float | bool | date | datetime | time | timedelta | None
 Row = tuple[int, list[Cell]]
@@ -26,6 +27,8 @@ Batch = tuple[list[int], list[list[Cell]]]
 
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 SPREADSHEET_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
+#: workbooks whose big sheets load as two halves at once (zip packages of XML)
+HALVES_EXTENSIONS = frozenset({".xlsx", ".xlsm"})
 _SAMPLE_BYTES = 64 * 1024
 _SCAN_CHUNK = 1024 * 1024
 #: lines csv.Sniffer looks at (its quote regexes grow fast with the sample)
@@ -347,29 +350,39 @@ def _record_lines(recs: list[list[str]], prev: int) -> list[int]:
 
 
 class SpreadsheetReader(TableReader):
+    """Rows of a worksheet; a big .xlsx sheet loads as two halves on two cores
+    (:mod:`.sheet_halves`), anything else whole."""
+
     format: Literal["csv", "xlsx"] = "xlsx"
     has_raw_rows = True
 
     def __init__(self, path: Path, sheet: str | None = None) -> None:
         from python_calamine import CalamineError, CalamineWorkbook
 
-        try:
-            self._book = CalamineWorkbook.from_path(str(path))
-            if sheet is None:
-                self._sheet = self._book.get_sheet_by_index(0)
-            else:
-                if sheet not in self._book.sheet_names:
-                    raise UserError(
-                        f"{path.name} has no sheet named {sheet!r}",
-                        suggestions=self._book.sheet_names,
-                    )
-                self._sheet = self._book.get_sheet_by_name(sheet)
-        except (CalamineError, OSError, ValueError) as exc:
-            raise UserError(f"Cannot read {path.name}: not a readable spreadsheet ({exc})") from exc
-        self.sheet_name = self._sheet.name
-        # iter_rows() starts at row 1 but at the first used column
-        self._first_row = 1
-        self._first_col = (self._sheet.start or (0, 0))[1]
+        self._book: CalamineWorkbook | None = None
+        self._halves: Halves | None = None
+        if path.suffix.lower() in HALVES_EXTENSIONS:
+            self._halves = load_halves(str(path), sheet)
+        if self._halves is not None:
+            self.sheet_name = self._halves.name
+        else:
+            try:
+                self._book = CalamineWorkbook.from_path(str(path))
+                if sheet is None:
+                    self._sheet = self._book.get_sheet_by_index(0)
+                else:
+                    if sheet not in self._book.sheet_names:
+                        raise UserError(
+                            f"{path.name} has no sheet named {sheet!r}",
+                            suggestions=self._book.sheet_names,
+                        )
+                    self._sheet = self._book.get_sheet_by_name(sheet)
+            except (CalamineError, OSError, ValueError) as exc:
+                raise UserError(
+                    f"Cannot read {path.name}: not a readable spreadsheet ({exc})"
+                ) from exc
+            self.sheet_name = self._sheet.name
+        self.path = path
         headers: list[str] = []
         self._header_line = 0
         for line, cells in self._raw_rows():
@@ -379,10 +392,36 @@ class SpreadsheetReader(TableReader):
                 break
         super().__init__(path, headers)
 
+    def estimated_rows(self) -> int:
+        """About how many data rows the sheet has (for progress and the bulk-load choice)."""
+        if self._halves is not None:
+            return max(self._halves.height() - 1, 0)
+        return max(int(self._sheet.height) - 1, 0)
+
+    def _pieces(self) -> Iterator[tuple[int, list[Cell], list[Cell], Iterable[list[Cell]]]]:
+        """The sheet's rows in pieces: the line of a piece's first row, the cells to add
+        before and after each of its rows (calamine starts a row at the first used column
+        and ends it at the last, and two halves may use different columns) and the rows,
+        "" for an empty cell. With them, every row has the sheet's columns from A."""
+        if self._halves is None:
+            # iter_rows() starts at row 1 but at the first used column
+            rows = cast(Iterator[list[Cell]], self._sheet.iter_rows())
+            yield 1, [None] * (self._sheet.start or (0, 0))[1], [], rows
+            return
+        halves = self._halves.halves
+        width = max(h.col + h.width for h in halves)
+        for half in halves:
+            yield (
+                half.line,
+                [None] * half.col,
+                [None] * (width - half.col - half.width),
+                half.rows(),
+            )
+
     def _raw_rows(self) -> Iterator[Row]:
-        pad: list[Cell] = [None] * self._first_col
-        for i, cells in enumerate(self._sheet.iter_rows(), start=self._first_row):
-            yield i, [*pad, *cells] if pad else list(cells)
+        for first, before, after, rows in self._pieces():
+            for i, cells in enumerate(rows, start=first):
+                yield i, [*before, *cells, *after] if before or after else cells
 
     def __iter__(self) -> Iterator[Row]:
         return self.rows()
@@ -404,34 +443,40 @@ class SpreadsheetReader(TableReader):
 
     def batches(self, size: int, *, raw: bool = False, first: int | None = None) -> Iterator[Batch]:
         """:meth:`rows` in blocks, without a generator step and a tuple per row."""
-        if self._first_col or not raw:
+        if not raw:
             yield from super().batches(size, raw=raw, first=first)
             return
-        # calamine gives "" for an empty cell, never None
-        it = cast(Iterator[list[Cell]], self._sheet.iter_rows())
-        line = self._first_row - 1
-        for _ in islice(it, max(self._header_line - line, 0)):
-            line += 1
-        for want in block_sizes(size, first):
-            block = list(islice(it, want))
-            if not block:
-                return
-            lines: list[int] = []
-            rows: list[list[Cell]] = []
-            for cells in block:
+        sizes = block_sizes(size, first)
+        want = next(sizes)
+        lines: list[int] = []
+        rows: list[list[Cell]] = []
+        for start, before, after, piece in self._pieces():
+            it = iter(piece)
+            line = start - 1
+            for _ in islice(it, max(self._header_line - line, 0)):
                 line += 1
-                if "" in cells:
-                    cells = [None if c == "" else c for c in cells]
-                if cells.count(None) == len(cells):
-                    continue
-                lines.append(line)
-                rows.append(cells)
-            if lines:
-                yield lines, rows
+            while block := list(islice(it, want - len(rows))):
+                for cells in block:
+                    line += 1
+                    if before or after:
+                        cells = [*before, *cells, *after]
+                    if "" in cells:
+                        cells = [None if c == "" else c for c in cells]
+                    if cells.count(None) == len(cells):
+                        continue
+                    lines.append(line)
+                    rows.append(cells)
+                if len(rows) >= want:
+                    yield lines, rows
+                    lines, rows = [], []
+                    want = next(sizes)
+        if rows:
+            yield lines, rows
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # already closed
-            self._book.close()
+            if self._book is not None:
+                self._book.close()
 
 
 def open_table(path: str | Path, *, sheet: str | None = None) -> TableReader:
