@@ -271,7 +271,9 @@ def main() -> None:
     print("Excel keeps text in a shared strings table; our export writes inline strings")
     print("(faster to write, about a quarter slower for calamine to read).")
     print("Our CSV export reads the second half of the list in a worker process")
-    print("(commands/export_split.py); the floor reads in one.")
+    print("(commands/export_split.py); the floor reads in one. Our xlsx import parses a")
+    print("big sheet as two halves at once (commands/fileformats/sheet_halves.py); the")
+    print("floor's calamine call parses it whole.")
     print()
     print(f"Peak traced memory of the CSV import: {mem_half:.1f} MB at {n // 2:,} rows, "
           f"{mem_full:.1f} MB at {n:,} rows.")  # fmt: skip
