@@ -382,7 +382,6 @@ class SpreadsheetReader(TableReader):
                     f"Cannot read {path.name}: not a readable spreadsheet ({exc})"
                 ) from exc
             self.sheet_name = self._sheet.name
-        self.path = path
         headers: list[str] = []
         self._header_line = 0
         for line, cells in self._raw_rows():
