@@ -4,10 +4,12 @@ calamine parses a whole worksheet before it gives the first row, on one core (an
 import's writer has nothing to do meanwhile). calamine lets go of the GIL while it
 parses, so two threads can parse two workbooks at once: the sheet's XML is inflated
 as a stream and cut before the row nearest its middle, and each half becomes the
-only sheet of an in-memory workbook with the original's workbook settings, styles
-and shared strings. The first half starts parsing while the rest is still being
-inflated. Each row element keeps its ``r`` attribute, so both halves know their row
-numbers and line numbers stay exact; the cut is only ever before a row that has one.
+only sheet of a workbook with the original's workbook settings, styles and shared
+strings (a private temporary file, deleted once parsed: calamine reads a file as it
+parses, so memory stays what the whole load takes). The first half starts parsing
+while the rest is still being inflated. Each row element keeps its ``r`` attribute,
+so both halves know their row numbers and line numbers stay exact; the cut is only
+ever before a row that has one.
 
 :func:`load_halves` returns None for what it does not cut (a small sheet, an
 unusual package layout, a chart sheet, rows without numbers): the caller then loads
@@ -16,13 +18,13 @@ the sheet whole, as before.
 
 from __future__ import annotations
 
-import io
 import re
+import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -131,19 +133,25 @@ def _load(
         root = _ROOT.search(data)
         if m is None or m.group(2) or root is None:  # <sheetData/>: no rows
             return None
-        head, data = data[: m.end()], data[m.end() :]
+        head = data[: m.end()]
         row = b"<" + m.group(1) + b"row"
         ending = b"</" + m.group(1) + b"sheetData></" + root.group(1) + b">"
-        middle = size // 2 - len(head)
-        while len(data) < middle and (block := raw.read(READ_BYTES)):
-            data += block
-        cut = _row_start(data, row, min(middle, len(data)))
-        if cut <= 0:
+        blocks = [data]
+        read = len(data)
+        while read < size // 2 and (block := raw.read(READ_BYTES)):
+            blocks.append(block)
+            read += len(block)
+        data = b"".join(blocks)
+        del blocks
+        cut = _row_start(data, row, min(size // 2, len(data)))
+        if cut <= m.end():
             return None
-        first = pool.submit(_open, package, head + data[:cut] + ending)
-        rest = data[cut:] + raw.read()
+        # the pieces are written into each workbook as they are: no copy of a half
+        body = memoryview(data)
+        first = pool.submit(_open, package, (body[:cut], ending))
+        rest = iter(lambda: raw.read(READ_BYTES), b"")
         try:
-            second = _open(package, head + rest)
+            second = _open(package, chain((head, body[cut:]), rest))
             return Halves(name, (first.result(), second))
         except CalamineError:  # the whole load says what is wrong
             return None
@@ -160,9 +168,9 @@ def _row_start(data: bytes, tag: bytes, end: int) -> int:
     return -1
 
 
-def _open(package: dict[str, bytes], xml: bytes) -> Half:
-    """An in-memory workbook of the original's package parts with ``xml`` as its only
-    sheet, loaded."""
+def _open(package: dict[str, bytes], xml: Iterable[bytes | memoryview]) -> Half:
+    """A workbook of the original's package parts with the pieces of ``xml``
+    as its only sheet, loaded."""
     from python_calamine import CalamineWorkbook
 
     book = package[_WORKBOOK]
@@ -178,14 +186,18 @@ def _open(package: dict[str, bytes], xml: bytes) -> Half:
     parts = dict(package)
     parts[_WORKBOOK] = book[: sheets.start()] + listed + book[sheets.end() :]
     parts[_RELS] = package[_RELS].replace(_RELS_END, link + _RELS_END)
-    parts[f"xl/worksheets/{_HALF_SHEET.decode()}.xml"] = xml
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-        for part_name, content in parts.items():
-            out.writestr(part_name, content)
-    buf.seek(0)
-    with CalamineWorkbook.from_filelike(buf) as wb:  # the sheet outlives its workbook
-        return Half(wb.get_sheet_by_name(_HALF_SHEET.decode()))
+    # a file, not bytes: calamine reads a path as it parses, and would copy bytes whole
+    with tempfile.NamedTemporaryFile(prefix="openinvoice-half-", suffix=".xlsx") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as out:
+            for part_name, content in parts.items():
+                out.writestr(part_name, content)
+            sheet_name = f"xl/worksheets/{_HALF_SHEET.decode()}.xml"
+            with out.open(sheet_name, "w", force_zip64=True) as sheet:
+                for piece in xml:
+                    sheet.write(piece)
+        tmp.flush()
+        with CalamineWorkbook.from_path(tmp.name) as wb:  # the sheet outlives its workbook
+            return Half(wb.get_sheet_by_name(_HALF_SHEET.decode()))
 
 
 def _worksheets(zf: zipfile.ZipFile) -> list[tuple[str, str | None]]:
