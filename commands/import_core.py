@@ -10,7 +10,9 @@ by the caller's transaction) changes nothing. Subclasses handle one kind each.
 from __future__ import annotations
 
 import json
+from bisect import insort
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -34,6 +36,7 @@ cf: Any = CustomField.__table__
 BATCH = 2000
 #: errors kept for the message and the preview (the rest are only counted)
 KEEP_ERRORS = 1000
+_LINE = attrgetter("line")
 #: inserted-id runs kept in the undo recipe; further inserts are listed in audit_items
 MAX_RANGES = 200
 #: above this many touched customers, figures snapshots are dropped and recomputed
@@ -118,10 +121,16 @@ class Importer:
                 batch = self._batch
 
     def error(self, err: RowError) -> None:
+        """Count ``err``; keep the first KEEP_ERRORS by line (checks of a batch's rows
+        against the database report after the file's later lines were validated)."""
         self.error_count += 1
         self.bad_lines.add(err.line)
-        if len(self.errors) < KEEP_ERRORS:
-            self.errors.append(err)
+        errors = self.errors
+        if len(errors) < KEEP_ERRORS:
+            insort(errors, err, key=_LINE)
+        elif err.line < errors[-1].line:
+            errors.pop()
+            insort(errors, err, key=_LINE)
 
     @property
     def writing(self) -> bool:

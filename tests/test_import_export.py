@@ -225,6 +225,44 @@ def test_every_validation_error_has_line_and_column_and_nothing_is_written(
         run(people, f"import payments from {payments}", confirmed=True)
 
 
+def test_typed_custom_field_errors_are_listed_in_line_order(
+    people: Workspace, tmp_path: Path
+) -> None:
+    cf: Any = CustomField.__table__
+    with people.write() as conn:
+        conn.execute(
+            insert(cf),
+            [
+                {"name": "tier", "type": "choice", "choices": ["gold", "silver"]},
+                {"name": "seats", "type": "number", "choices": None},
+            ],
+        )
+    people_before = count(people, c)
+    path = write_csv(
+        tmp_path / "typed.csv",
+        [
+            ["Name", "E-Mail", "Tier", "Seats"],
+            ["Ann", "ann@example.com", "platinum", "3"],  # known customer: checked on update
+            ["Cy", "not-an-email", "gold", "2"],
+            ["New One", "new1@example.com", "Silver", "many"],
+            ["New Two", "new2@example.com", "gold", "4"],
+        ],
+    )
+    overrides = ["Tier=custom:tier", "Seats=custom:seats"]
+    call = Call("import customers", confirmed=True, extra={"overrides": overrides})
+    with pytest.raises(UserError) as err:
+        import_file(people, "customers", str(path), call, overrides=overrides)
+    lines = err.value.message.splitlines()
+    assert lines[0] == "3 errors in typed.csv; nothing was imported:"
+    assert lines[1:] == [
+        "  row 2, column Tier: tier is a choice field; 'platinum' is not one of gold, silver",
+        "  row 3, column E-Mail: bad email 'not-an-email'",
+        "  row 4, column Seats: seats is a number field; 'many' is not a number",
+    ]
+    assert count(people, c) == people_before
+    assert custom_of(people, "ann@example.com") == {"industry": "retail"}
+
+
 def test_error_list_is_capped_with_a_count(ws: Workspace, tmp_path: Path) -> None:
     rows = [["name", "email"]] + [[f"P{i}", f"bad{i}"] for i in range(30)]
     path = write_csv(tmp_path / "many.csv", rows)
