@@ -85,6 +85,34 @@ def test_hubspot_first_and_last_name_combine_into_name() -> None:
     assert m.unknown_columns == ["Record ID"]
 
 
+def test_european_spreadsheet_headers() -> None:
+    """German, French, Spanish and Dutch headers, accents or not, map like English ones."""
+    de = auto_map("customers", ["Vorname", "Nachname", "E-Mail-Adresse", "Firma", "Telefon",
+                                "Straße", "PLZ", "Ort", "Zahlungsziel", "Branche"])  # fmt: skip
+    assert de.fields == {
+        "name": ["Vorname", "Nachname"], "email": ["E-Mail-Adresse"], "company": ["Firma"],
+        "phone": ["Telefon"], "address": ["Straße", "Ort", "PLZ"],
+        "payment_terms_days": ["Zahlungsziel"],
+    }  # fmt: skip
+    assert de.unknown_columns == ["Branche"]
+    fr = auto_map("customers", ["Nom", "Courriel", "Societe", "Téléphone"])
+    assert fr.columns == {"Nom": "name", "Courriel": "email", "Societe": "company",
+                          "Téléphone": "phone"}  # fmt: skip
+    es = auto_map("invoices", ["Número de factura", "Correo electrónico", "Fecha de factura",
+                               "Fecha de vencimiento", "Importe", "Moneda"])  # fmt: skip
+    assert es.missing_required() == []
+    assert es.fields["due_on"] == ["Fecha de vencimiento"]
+    nl = auto_map("payments", ["Factuurnummer", "Betaaldatum", "Bedrag", "Betaalmethode"])
+    assert set(nl.columns.values()) == set(FIELDS["payments"])
+    assert normalise_header("FÄLLIG AM") == normalise_header("fallig am") == "falligam"
+
+
+def test_an_address_column_takes_the_city_postal_code_and_country_after_it() -> None:
+    m = auto_map("customers", ["Name", "Address", "Address Line 2", "Country", "City", "Zip"])
+    assert m.fields["address"] == ["Address", "City", "Zip", "Country"]
+    assert m.unknown_columns == ["Address Line 2"]  # a street part beside the whole street
+
+
 def test_invoices_and_payments_headers() -> None:
     m = auto_map("invoices", ["Invoice Number", "Customer Email", "Invoice Date", "Due Date",
                               "Total", "Currency", "Status"])  # fmt: skip

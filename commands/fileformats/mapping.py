@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,9 +31,22 @@ FIELDS: dict[Kind, tuple[str, ...]] = {
 CUSTOM_PREFIX = "custom:"
 IGNORE = "ignore"
 
-#: Header spellings per field. Matching ignores case, spaces and punctuation, so
-#: "E-mail", "e_mail" and "EMAIL" are one alias. Sources: common spellings, and the
-#: exports of Stripe, Xero, QuickBooks, Invoice Ninja and HubSpot.
+#: Email header spellings of European spreadsheets (customers' and invoices' email).
+_EMAIL_ABROAD = (
+    "e-mail-adresse",
+    "mailadresse",
+    "courriel",
+    "adresse e-mail",
+    "correo",
+    "correo electrónico",
+    "e-mailadres",
+)
+
+#: Header spellings per field. Matching ignores case, accents, spaces and punctuation,
+#: so "E-mail", "e_mail" and "EMAIL" are one alias, and "Téléphone" is "telephone".
+#: Sources: common spellings (English, and the usual German, French, Spanish and Dutch
+#: ones of European spreadsheets), and the exports of Stripe, Xero, QuickBooks, Invoice
+#: Ninja and HubSpot.
 ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
     "customers": {
         "name": (
@@ -49,6 +63,14 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "*ContactName",
             "ContactName",
             "Display Name As",
+            # German, French, Spanish, Dutch
+            "kunde",
+            "kundenname",
+            "nom",
+            "nom complet",
+            "nombre",
+            "klant",
+            "klantnaam",
         ),
         "email": (
             "email",
@@ -62,6 +84,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "customer email",
             "primary email",
             "work email",
+            *_EMAIL_ABROAD,
         ),
         "company": (
             "company",
@@ -73,6 +96,14 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "business name",
             "account name",
             "client company",
+            "firma",
+            "firmenname",
+            "unternehmen",
+            "société",
+            "entreprise",
+            "empresa",
+            "bedrijf",
+            "bedrijfsnaam",
         ),
         "phone": (
             "phone",
@@ -90,6 +121,13 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "work phone",
             "primary phone",
             "main phone",
+            "telefon",
+            "telefonnummer",
+            "handy",
+            "téléphone",
+            "teléfono",
+            "telefoon",
+            "telefoonnummer",
         ),
         "address": (
             "address",
@@ -97,6 +135,10 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "billing address",
             "full address",
             "mailing address",
+            "adresse",
+            "anschrift",
+            "dirección",
+            "adres",
         ),
         "status": ("status", "customer status", "active status"),
         "tags": ("tags", "tag", "labels", "label", "categories", "groups", "contact groups"),
@@ -111,6 +153,12 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "customer since",
             "create date",
             "client created at",
+            "erstellt",
+            "erstellt am",
+            "angelegt am",
+            "date de création",
+            "fecha de creación",
+            "aangemaakt",
         ),
         "payment_terms_days": (
             "terms",
@@ -122,6 +170,11 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "terms days",
             "duedatebilldays",
             "client payment terms",
+            "zahlungsziel",
+            "zahlungsbedingungen",
+            "délai de paiement",
+            "plazo de pago",
+            "betalingstermijn",
         ),
     },
     "invoices": {
@@ -138,6 +191,13 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "no",
             "invoice id",
             "document number",
+            "rechnungsnummer",
+            "rechnung",
+            "numéro de facture",
+            "facture",
+            "número de factura",
+            "factura",
+            "factuurnummer",
         ),
         "customer_email": (
             "customer email",
@@ -148,6 +208,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "client email",
             "contact email",
             "billing email",
+            *_EMAIL_ABROAD,
         ),
         "issued_on": (
             "issued on",
@@ -161,8 +222,27 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "txn date",
             "created (utc)",
             "created",
+            "rechnungsdatum",
+            "datum",
+            "date de facture",
+            "fecha de factura",
+            "fecha",
+            "factuurdatum",
         ),
-        "due_on": ("due on", "due date", "duedate", "*DueDate", "due date (utc)", "due"),
+        "due_on": (
+            "due on",
+            "due date",
+            "duedate",
+            "*DueDate",
+            "due date (utc)",
+            "due",
+            "fällig am",
+            "fälligkeitsdatum",
+            "date d'échéance",
+            "échéance",
+            "fecha de vencimiento",
+            "vervaldatum",
+        ),
         "total": (
             "total",
             "amount",
@@ -172,8 +252,23 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "total (usd)",
             "grand total",
             "amount total",
+            "betrag",
+            "gesamtbetrag",
+            "summe",
+            "montant",
+            "importe",
+            "bedrag",
         ),
-        "currency": ("currency", "currency code", "ccy", "currencycode"),
+        "currency": (
+            "currency",
+            "currency code",
+            "ccy",
+            "currencycode",
+            "währung",
+            "devise",
+            "moneda",
+            "valuta",
+        ),
         "status": ("status", "invoice status", "state"),
     },
     "payments": {
@@ -185,6 +280,13 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "invoicenumber",
             "invoice num",
             "invoice id",
+            "rechnungsnummer",
+            "rechnung",
+            "numéro de facture",
+            "facture",
+            "número de factura",
+            "factura",
+            "factuurnummer",
         ),
         "paid_on": (
             "paid on",
@@ -195,9 +297,35 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "paymentdate",
             "created (utc)",
             "paid at",
+            "zahlungsdatum",
+            "bezahlt am",
+            "date de paiement",
+            "fecha de pago",
+            "betaaldatum",
         ),
-        "amount": ("amount", "payment amount", "amount paid", "paid amount", "paid", "total"),
-        "method": ("method", "payment method", "payment type", "type", "paymentmethod"),
+        "amount": (
+            "amount",
+            "payment amount",
+            "amount paid",
+            "paid amount",
+            "paid",
+            "total",
+            "betrag",
+            "montant",
+            "importe",
+            "bedrag",
+        ),
+        "method": (
+            "method",
+            "payment method",
+            "payment type",
+            "type",
+            "paymentmethod",
+            "zahlungsart",
+            "mode de paiement",
+            "método de pago",
+            "betaalmethode",
+        ),
     },
 }
 
@@ -206,9 +334,29 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
 PARTS: dict[Kind, dict[str, tuple[tuple[str, ...], ...]]] = {
     "customers": {
         "name": (
-            ("first name", "firstname", "given name", "contact first name", "first"),
+            (
+                "first name",
+                "firstname",
+                "given name",
+                "contact first name",
+                "first",
+                "vorname",
+                "prénom",
+                "voornaam",
+            ),
             ("middle name", "middlename"),
-            ("last name", "lastname", "surname", "family name", "contact last name", "last"),
+            (
+                "last name",
+                "lastname",
+                "surname",
+                "family name",
+                "contact last name",
+                "last",
+                "nachname",
+                "nom de famille",
+                "apellido",
+                "achternaam",
+            ),
         ),
         "address": (
             (
@@ -218,6 +366,11 @@ PARTS: dict[Kind, dict[str, tuple[tuple[str, ...], ...]]] = {
                 "street",
                 "street 1",
                 "street address",
+                "straße",
+                "strasse",
+                "rue",
+                "calle",
+                "straat",
                 "billing street",
                 "poaddressline1",
                 "client address1",
@@ -232,7 +385,19 @@ PARTS: dict[Kind, dict[str, tuple[tuple[str, ...], ...]]] = {
                 "client address2",
                 "address 2",
             ),
-            ("city", "address city", "billing city", "pocity", "client city", "town"),
+            (
+                "city",
+                "address city",
+                "billing city",
+                "pocity",
+                "client city",
+                "town",
+                "ort",
+                "stadt",
+                "ville",
+                "ciudad",
+                "plaats",
+            ),
             (
                 "state",
                 "address state",
@@ -255,6 +420,10 @@ PARTS: dict[Kind, dict[str, tuple[tuple[str, ...], ...]]] = {
                 "popostalcode",
                 "client postal code",
                 "postal/zip code",
+                "plz",
+                "postleitzahl",
+                "code postal",
+                "código postal",
             ),
             (
                 "country",
@@ -263,18 +432,27 @@ PARTS: dict[Kind, dict[str, tuple[tuple[str, ...], ...]]] = {
                 "pocountry",
                 "client country",
                 "country/region",
+                "land",
+                "pays",
+                "país",
             ),
         ),
     },
 }
+
+#: Fields whose whole column stands for only their first N parts: the later parts
+#: (city, state, postal code, country) are joined after it.
+WHOLE_STANDS_FOR: dict[str, int] = {"address": 2}
 
 #: How several columns mapped to one field are joined.
 JOINERS: dict[str, str] = {"name": " ", "address": ", ", "tags": ";"}
 
 
 def normalise_header(text: str) -> str:
-    """``"E-mail Address"`` -> ``"emailaddress"``: the key aliases are matched on."""
-    return re.sub(r"[^0-9a-z#]+", "", text.casefold())
+    """``"E-mail Address"`` -> ``"emailaddress"``, ``"Straße"`` -> ``"strasse"``: the key
+    aliases are matched on (case, accents, spaces and punctuation folded away)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return re.sub(r"[^0-9a-z#]+", "", folded)
 
 
 def _build_index() -> dict[Kind, dict[str, str]]:
@@ -482,11 +660,12 @@ def auto_map(kind: str, headers: list[str], overrides: list[Override] | None = N
         else:
             unknown.append(h)  # not recognised, or a second column for a taken field
     for whole, cols in parts.items():
-        ordered = [h for _, h in sorted(cols, key=lambda t: t[0])]
-        if whole in fields:
-            unknown.extend(ordered)  # "ContactName" beats "FirstName" + "LastName"
-        else:
-            fields[whole] = ordered
+        ordered = sorted(cols, key=lambda t: t[0])
+        if whole not in fields:
+            fields[whole] = [h for _, h in ordered]
+        elif whole in WHOLE_STANDS_FOR:  # "Address" + "City" + "Zip": the street, then the rest
+            fields[whole] += [h for pos, h in ordered if pos >= WHOLE_STANDS_FOR[whole]]
+        # else: "ContactName" beats "FirstName" + "LastName" (the parts stay unknown)
     used = {c for cols in fields.values() for c in cols}
     unknown = [h for h in headers if h not in used]
     # keep ``fields`` in file order, so previews read naturally
