@@ -154,6 +154,7 @@ class WorkspaceBackend:
         confirmed: bool = False,
         selection: Sequence[int] = (),
         progress: Callable[[Progress], None] | None = None,
+        rows_shown: int | None = None,
     ) -> Result:
         from commands import executor
         from grammar import ast as A
@@ -164,7 +165,12 @@ class WorkspaceBackend:
             # "customers" on a big database).
             return QueryResult(total=self.count(sentence), rows=[], description=sentence)
         result = executor.run(
-            self.ws, sentence, confirmed=confirmed, selection=selection, progress=progress
+            self.ws,
+            sentence,
+            confirmed=confirmed,
+            selection=selection,
+            progress=progress,
+            rows_shown=rows_shown,
         )
         self._cursors.clear()
         return result

@@ -115,12 +115,13 @@ def run(sentence: str, as_json: bool, dry_run: bool, yes: bool) -> None:
     SENTENCE is what the command bar takes, e.g. "tag late payers with at-risk".
     """
     from commands.executor import run as execute
-    from commands.render import render_text, result_json
+    from commands.render import PRINTED_ROWS, render_text, result_json
     from commands.results import ConfirmationNeeded
 
     try:
         ws = workspace()
-        result = execute(ws, sentence, dry_run=dry_run, confirmed=yes)
+        shown = None if as_json else PRINTED_ROWS
+        result = execute(ws, sentence, dry_run=dry_run, confirmed=yes, rows_shown=shown)
     except UserError as exc:
         fail(exc, as_json)
         return

@@ -78,6 +78,9 @@ class Call:
     selection: Sequence[int] = ()
     progress: Callable[[Progress], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: a front end that shows at most this many rows of a table: a report without a file
+    #: may read only those (its footer still counts and totals every row); None: all rows
+    rows_shown: int | None = None
 
     def guard(
         self, ws: Workspace, action: str, affected: int, sample: list[str], message: str
@@ -152,13 +155,14 @@ def run(
     confirmed: bool = False,
     selection: Sequence[int] = (),
     progress: Callable[[Progress], None] | None = None,
+    rows_shown: int | None = None,
 ) -> Result:
     """Run one sentence. Raises UserError for anything the user can fix."""
     command = parse_sentence(sentence)
     handler = handler_for(command)
     if handler is None:
         raise UserError(f"'{sentence}' is understood but not available in this version")
-    call = Call(sentence, dry_run, confirmed, tuple(selection), progress)
+    call = Call(sentence, dry_run, confirmed, tuple(selection), progress, rows_shown=rows_shown)
     ws.ensure_figures()
     try:
         return handler(ws, command, call)

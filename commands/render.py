@@ -95,6 +95,11 @@ def result_json(result: Result) -> dict[str, Any]:
     return {"result": jsonable(result)}
 
 
+#: rows of a table printed for people (a terminal cannot show a 100,000-row report;
+#: a file or --json has every row)
+PRINTED_ROWS = 100
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -135,7 +140,7 @@ def render_text(result: Result, console: Any) -> None:
             ("tags", "left"),
         ):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
-        for r in result.rows:
+        for r in result.rows[:PRINTED_ROWS]:
             cells = (
                 str(r.id),
                 r.name,
@@ -149,7 +154,14 @@ def render_text(result: Result, console: Any) -> None:
             )
             table.add_row(*map(Text, cells))
         console.print(table)
+        count = min(len(result.rows), PRINTED_ROWS)
+        if result.total > count:
+            say(
+                f"(the first {count:,} of {result.total:,}; "
+                "`export ... to FILE.csv` writes them all, --json prints them all)"
+            )
     elif isinstance(result, TableResult):
+        shown = result.rows[:PRINTED_ROWS]
         table = Table(
             title=Text(result.title),
             title_justify="left",
@@ -157,9 +169,14 @@ def render_text(result: Result, console: Any) -> None:
         )
         for col in result.columns:
             table.add_column(Text(col))
-        for row in result.rows:
+        for row in shown:
             table.add_row(*[Text(_cell(v)) for v in row])
         console.print(table)
+        if result.row_count > len(shown):
+            say(
+                f"(the first {len(shown):,} of {result.row_count:,} rows; "
+                "`... to FILE.csv` or FILE.xlsx writes them all, --json prints them all)"
+            )
     elif isinstance(result, MutationResult):
         prefix = "[dry run] " if result.dry_run else ""
         say(f"{prefix}{result.message}")

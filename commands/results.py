@@ -79,6 +79,13 @@ class TableResult:
     rows: list[list[Any]]
     kind: str = "table"
     footer: str = ""
+    #: how many rows there are when ``rows`` holds only the first ones (see Call.rows_shown)
+    total_rows: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        """Every row's count, shown or not."""
+        return len(self.rows) if self.total_rows is None else self.total_rows
 
 
 @dataclass

@@ -51,3 +51,22 @@ def test_tables_print_cells_as_written() -> None:
     listing = printed(TableResult("[b]Notes", ["[c]ol"], [[TRICKY]], footer="[f]oot"))
     assert "[b]Notes" in listing and "[c]ol" in listing and TRICKY in listing
     assert "[f]oot" in listing
+
+
+def test_a_long_table_prints_its_first_rows_and_says_where_the_rest_are() -> None:
+    rows = [[f"row-{i:04d}", Decimal(i)] for i in range(1, 251)]
+    text = printed(TableResult("Payment history", ["name", "amount"], rows, footer="250 rows"))
+    assert "row-0001" in text and "row-0100" in text
+    assert "row-0101" not in text and "row-0250" not in text
+    assert "(the first 100 of 250 rows; `... to FILE.csv` or FILE.xlsx writes them all" in text
+    assert "250 rows" in text  # the footer still counts every row
+    short = printed(TableResult("Notes", ["text"], [["one"], ["two"]]))
+    assert "the first" not in short and "two" in short
+
+
+def test_a_long_customer_list_prints_its_first_rows() -> None:
+    many = QueryResult(total=5000, rows=[customer(f"name-{i:04d}") for i in range(150)])
+    text = printed(many)
+    assert "5,000 customers" in text and "name-0099" in text and "name-0100" not in text
+    assert "(the first 100 of 5,000; `export ... to FILE.csv` writes them all" in text
+    assert "the first" not in printed(QueryResult(total=1, rows=[customer("Ann")]))

@@ -148,6 +148,7 @@ class DevBackend:
         confirmed: bool = False,
         selection: Sequence[int] = (),
         progress: Callable[[Progress], None] | None = None,
+        rows_shown: int | None = None,
     ) -> Result:
         self.runs.append((sentence, confirmed, tuple(selection)))
         if sentence.startswith("tag"):

@@ -41,7 +41,7 @@ from tui.widgets.command_bar import CommandBar
 from tui.widgets.customer_table import PAGE_SIZE, CustomerTable
 from tui.widgets.detail_pane import DetailPane
 from tui.widgets.footer import KeyFooter
-from tui.widgets.transcript import Transcript
+from tui.widgets.transcript import TABLE_ROWS, Transcript
 
 if TYPE_CHECKING:
     from tui.screens.customer_form import CustomerFormValues
@@ -571,6 +571,7 @@ class OpenInvoiceApp(App[None]):
                     confirmed=confirmed,
                     selection=selection,
                     progress=self._report_progress,
+                    rows_shown=TABLE_ROWS,
                 )
             except Exception as error:
                 self.post_message(self.RunFailed(sentence, error))

@@ -141,6 +141,7 @@ class Backend(Protocol):
         confirmed: bool = False,
         selection: Sequence[int] = (),
         progress: Callable[[Progress], None] | None = None,
+        rows_shown: int | None = None,
     ) -> Result:
         """Carry out one sentence of the command bar.
 
@@ -154,6 +155,8 @@ class Backend(Protocol):
           preview.
         - A ``QueryResult`` makes ``sentence`` the browser's query.
         - ``progress`` (called from the worker thread) reports long work.
+        - ``rows_shown``: the app shows this many rows of a table; a report
+          (without a file) may hold only those, its footer counting them all.
         - Raises ``UserError`` for anything the user should fix.
         """
         ...

@@ -97,8 +97,9 @@ def result_renderable(result: Any) -> RenderableType:
         for row in result.rows[:TABLE_ROWS]:
             table.add_row(*(_cell(v) for v in row))
         parts = [table]
-        if len(result.rows) > TABLE_ROWS:
-            parts.append(Text(f"… {len(result.rows) - TABLE_ROWS:,} more rows", style="dim"))
+        shown = min(len(result.rows), TABLE_ROWS)
+        if result.row_count > shown:
+            parts.append(Text(f"… {result.row_count - shown:,} more rows", style="dim"))
         if result.footer:
             parts.append(Text(result.footer, style="dim"))
         return Group(*parts)
