@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -80,9 +81,12 @@ def list_customers(ws: Workspace, cmd: A.ListCustomers, call: Call) -> QueryResu
     with ws.read() as conn:
         t = translate(ws, conn, cmd.query, call)
         total = q.count_customers(conn, ws.today, t.spec)
-        if t.spec.limit is not None:
-            total = min(total, t.spec.limit)
-        rows = q.list_customers(conn, ws.today, t.spec)
+        spec = t.spec
+        if spec.limit is not None:
+            total = min(total, spec.limit)
+        if call.rows_shown is not None and total > call.rows_shown:
+            spec = replace(spec, limit=call.rows_shown)  # what the front end shows
+        rows = q.list_customers(conn, ws.today, spec)
         return QueryResult(
             total=total, rows=customer_rows(conn, rows, ws.currency), description=call.sentence
         )

@@ -7,6 +7,7 @@ Every number follows DOMAIN.md, as of D.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,11 @@ CLV_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("segments", "text"),
     ("at_risk_reasons", "text"),
 )
+
+
+def _shown(cmd: A.Report, call: Call) -> int | None:
+    """How many rows the report needs: all for a file, else what the front end shows."""
+    return None if cmd.path is not None else call.rows_shown
 
 
 def _query(target: A.Query | None) -> A.Query:
@@ -124,17 +130,19 @@ def revenue_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         spec = translate(ws, conn, _query(cmd.target), call).spec
         data = revenue_rows(conn, ws.today, start, end, spec)
     cur = ws.currency
-    rows: list[list[Any]] = [
-        [cid, name, email, to_major(cents, cur), count] for cid, name, email, cents, count in data
-    ]
     total = to_major(sum(r[3] for r in data), cur)
+    rows: list[list[Any]] = [
+        [cid, name, email, to_major(cents, cur), count]
+        for cid, name, email, cents, count in data[: _shown(cmd, call)]
+    ]
     result = TableResult(
         title="Revenue by customer",
         columns=["customer_id", "customer", "email", "revenue", "payments"],
         rows=rows,
         kind="report",
-        footer=f"{start} to {min(end, ws.today)}: {plural(len(rows), 'customer')}, "
+        footer=f"{start} to {min(end, ws.today)}: {plural(len(data), 'customer')}, "
         f"total {total} {cur}",
+        total_rows=len(data),
     )
     chart = ChartSpec("Revenue by customer", "customer", ("revenue",), "bar")
     return _write(ws, result, ["integer", "text", "text", "money", "integer"], cmd.path, chart)
@@ -201,6 +209,7 @@ def invoice_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
 
 def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
     """Payment history (on or before D) of the target customers, oldest first."""
+    shown = _shown(cmd, call)
     with ws.read() as conn:
         spec = translate(ws, conn, _query(cmd.target), call).spec
         ids = q.ids_select(ws.today, spec).subquery()
@@ -216,24 +225,33 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
                 pay.join(inv, inv.c.id == pay.c.invoice_id).join(c, c.c.id == pay.c.customer_id)
             )
             .where(pay.c.paid_on <= ws.today, c.c.id.in_(select(ids.c.customer_id)))
-            .order_by(pay.c.paid_on, pay.c.id)
         )
         if cmd.start is not None:
             stmt = stmt.where(pay.c.paid_on >= A.resolve_date(cmd.start, ws.today)[0])
         if cmd.end is not None:
             stmt = stmt.where(pay.c.paid_on <= A.resolve_date(cmd.end, ws.today)[1])
-        data = conn.execute(stmt).all()
+        ordered = stmt.order_by(pay.c.paid_on, pay.c.id)
+        if shown is None:
+            data = conn.execute(ordered).all()
+            count, cents_total = len(data), sum(int(r[3]) for r in data)
+        else:  # the first rows, and the count and total of all of them in SQL
+            data = conn.execute(ordered.limit(shown)).all()
+            every = stmt.subquery()
+            count, cents_total = conn.execute(
+                select(func.count(), func.coalesce(func.sum(every.c.amount_cents), 0))
+            ).one()
     cur = ws.currency
     rows: list[list[Any]] = [
         [on, name, number, to_major(cents, cur), method] for on, name, number, cents, method in data
     ]
-    total = to_major(sum(int(r[3]) for r in data), cur)
+    total = to_major(int(cents_total), cur)
     result = TableResult(
         title="Payment history",
         columns=["paid_on", "customer", "invoice", "amount", "method"],
         rows=rows,
         kind="report",
-        footer=f"{plural(len(rows), 'payment')}, total {total} {cur}",
+        footer=f"{plural(count, 'payment')}, total {total} {cur}",
+        total_rows=count,
     )
     return _write(ws, result, ["date", "text", "text", "money", "text"], cmd.path)
 
@@ -243,9 +261,18 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
 
 def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
     """Every DOMAIN.md figure per customer with segments and at-risk reasons."""
+    shown, cur = _shown(cmd, call), ws.currency
     with ws.read() as conn:
         spec = translate(ws, conn, _query(cmd.target), call, (("revenue", True),)).spec
-        rows_in = customer_rows(conn, q.list_customers(conn, ws.today, spec), ws.currency)
+        if shown is not None and spec.limit is None and not spec.offset and spec.after is None:
+            count, cents = q.count_and_revenue(conn, ws.today, spec)  # of all, in SQL
+            first = q.list_customers(conn, ws.today, replace(spec, limit=shown))
+            rows_in = customer_rows(conn, first, cur)
+            total = to_major(cents, cur)
+        else:
+            rows_in = customer_rows(conn, q.list_customers(conn, ws.today, spec), cur)
+            count, total = len(rows_in), sum((r.revenue for r in rows_in), to_major(0, cur))
+            rows_in = rows_in[:shown]
     rows: list[list[Any]] = [
         [
             r.id,
@@ -267,13 +294,13 @@ def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         ]
         for r in rows_in
     ]
-    total = sum((r.revenue for r in rows_in), to_major(0, ws.currency))
     result = TableResult(
         title="Customer lifetime value",
         columns=[name for name, _ in CLV_COLUMNS],
         rows=rows,
         kind="report",
-        footer=f"{plural(len(rows), 'customer')}, revenue to date {total} {ws.currency}",
+        footer=f"{plural(count, 'customer')}, revenue to date {total} {ws.currency}",
+        total_rows=count,
     )
     chart = ChartSpec("Customer lifetime value (revenue to date)", "customer", ("revenue",), "bar")
     return _write(ws, result, [t for _, t in CLV_COLUMNS], cmd.path, chart)

@@ -418,6 +418,13 @@ def count_customers(conn: Connection, d: date, spec: ListSpec) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def count_and_revenue(conn: Connection, d: date, spec: ListSpec) -> tuple[int, int]:
+    """How many customers the spec matches and their revenue in cents (ignores window)."""
+    stmt = _count_base(d, spec, [func.count(), func.coalesce(func.sum(f.c.revenue), 0)])
+    count, revenue = conn.execute(stmt).one()
+    return int(count), int(revenue)
+
+
 def customer_ids(conn: Connection, d: date, spec: ListSpec) -> list[int]:
     """Matching ids in order (for bulk actions and select-all)."""
     stmt = _base(d, spec, [c.c.id]).order_by(*_order(spec))

@@ -127,6 +127,20 @@ def test_sorting_and_limits(demo_ws: Workspace) -> None:
     assert len(keys) == by_name.total > 0
 
 
+@pytest.mark.parametrize(
+    "sentence", ["customers sorted by revenue desc", "late payers", "top 30 customers by revenue"]
+)
+def test_a_list_for_the_screen_holds_its_first_rows_and_the_whole_count(
+    demo_ws: Workspace, sentence: str
+) -> None:
+    every = run(demo_ws, sentence)
+    first = run(demo_ws, sentence, rows_shown=25)
+    assert isinstance(every, QueryResult) and isinstance(first, QueryResult)
+    assert every.total == len(every.rows) > 25
+    assert first.total == every.total
+    assert [r.id for r in first.rows] == [r.id for r in every.rows[:25]]
+
+
 def test_custom_fields_tags_and_dates(demo_ws: Workspace) -> None:
     retail = run(demo_ws, "customers where industry is retail")
     assert isinstance(retail, QueryResult) and retail.total > 0

@@ -237,6 +237,35 @@ def test_clv_report_has_every_figure_segments_and_reasons(book: Workspace, tmp_p
     assert list(csv_rows(csv_out)[0])[:4] == ["customer_id", "customer", "email", "revenue"]
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "revenue report",
+        "payment report",
+        "payment report since 2025-12-01",
+        "clv report",
+        "clv report for customers with revenue over 100",
+        "clv report for top 2 customers by revenue",
+    ],
+)
+def test_a_report_for_the_screen_holds_its_first_rows_and_counts_them_all(
+    book: Workspace, tmp_path: Path, sentence: str
+) -> None:
+    every = table(book, sentence)
+    assert every.total_rows in (None, len(every.rows))
+    for shown in (1, 2, 50):
+        first = run(book, sentence, rows_shown=shown)
+        assert isinstance(first, TableResult)
+        assert first.rows == every.rows[:shown]  # the same rows, in the same order
+        assert first.row_count == len(every.rows)
+        assert first.footer == every.footer  # counts and totals of every row
+    # a file always gets every row
+    out = tmp_path / "all.csv"
+    written = run(book, f"{sentence} to {out}", rows_shown=1)
+    assert isinstance(written, TableResult) and len(written.rows) == len(every.rows)
+    assert len(csv_rows(out)) == len(every.rows)
+
+
 def test_report_file_errors_change_nothing(book: Workspace, tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"use a \.csv or \.xlsx"):
         run(book, f"revenue report to {tmp_path / 'r.pdf'}")
