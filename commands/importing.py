@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,7 +32,13 @@ from commands.fileformats import (
     open_table,
     parse_overrides,
 )
-from commands.fileformats.mapping import CUSTOM_PREFIX, FIELDS, Kind, check_kind
+from commands.fileformats.mapping import (
+    CUSTOM_PREFIX,
+    FIELDS,
+    Kind,
+    check_kind,
+    sentence_overrides,
+)
 from commands.fileformats.reading import SpreadsheetReader
 from commands.fileformats.validation import validate_chunks
 from commands.files_common import (
@@ -83,6 +91,65 @@ class ImportPreview:
     inserted: int = 0
     updated: int = 0
     skipped: int = 0
+    #: the fields a column may be mapped to (besides ``custom:NAME``)
+    fields: list[str] = field(default_factory=list)
+    #: how many problems there are (``errors`` lists the first ones)
+    error_count: int = 0
+    #: file column -> an example of its values, as the file has it (first rows)
+    samples: dict[str, str] = field(default_factory=dict)
+
+
+#: rows looked at for each column's example value
+SAMPLE_ROWS = 20
+
+
+def column_samples(reader: TableReader, limit: int = 40) -> dict[str, str]:
+    """Each column's first non-empty value in the first rows, as text (for mapping)."""
+    samples: dict[str, str] = {}
+    for _, cells in islice(reader, SAMPLE_ROWS):
+        for header, value in zip(reader.headers, cells, strict=False):
+            if header in samples or value is None or value == "":
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            text = value.isoformat() if isinstance(value, date) else str(value)
+            samples[header] = text if len(text) <= limit else text[: limit - 1] + "…"
+        if len(samples) == len(reader.headers):
+            break
+    return samples
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one word of a sentence: in double quotes, or single if it has one."""
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    raise UserError(f"{text!r} has both kinds of quote; rename it in the file")
+
+
+def remapped_sentence(sentence: str, column: str, target: str | None) -> str:
+    """``sentence`` (an import) with ``column`` mapped to ``target``: a field,
+    ``custom:NAME``, ``""`` to leave it out, or None to go back to the detected mapping.
+
+    The result is the sentence the TUI's mapping screen runs, so the transcript and
+    history show exactly what was imported, and it runs the same headless."""
+    cmd = parse_sentence(sentence)
+    if not isinstance(cmd, A.Import):
+        raise UserError("expected an import sentence, e.g. 'import customers from FILE'")
+    pairs = [(col, to) for col, to in cmd.mapping if col != column]
+    if target is not None:
+        pairs.append((column, target))
+    sentence_overrides(pairs, cmd.kind)  # a bad field is an error here, not later
+    out = f"import {cmd.kind} from {_quoted(cmd.path)}"
+    if pairs:
+        maps = []
+        for col, to in pairs:
+            if to.startswith(CUSTOM_PREFIX):
+                to = CUSTOM_PREFIX + _quoted(to[len(CUSTOM_PREFIX) :])
+            maps.append(f"{_quoted(col)} as {to or 'nothing'}")
+        out += " mapping " + ", ".join(maps)
+    return out
 
 
 def estimate_rows(reader: TableReader) -> int | None:
@@ -197,7 +264,8 @@ def import_file(
         if missing:
             raise UserError(
                 f"{p.name}: no column for {', '.join(missing)} "
-                f'(columns: {", ".join(reader.headers)}); map one with --map "Column=field"',
+                f'(columns: {", ".join(reader.headers)}); map one: add `mapping "Column" as '
+                f'{missing[0].split()[0]}` to the sentence (or --map "Column=field")',
             )
         total = estimate_rows(reader)
         if call.dry_run or not call.confirmed:
@@ -283,10 +351,12 @@ def import_preview(
             raise UserError("expected an import sentence, e.g. 'import customers from FILE'")
         k = check_kind(kind or cmd.kind)
         path = cmd.path
+        overrides = [*sentence_overrides(cmd.mapping, k), *overrides]
     p = resolve_path(path)
     conflict = check_conflict(on_conflict)
     with open_table(p) as reader:
         mapping = file_mapping(k, reader, overrides)
+        samples = column_samples(reader)
         columns = list(reader.headers)
         cols = mapping.columns
         missing = mapping.missing_required()
@@ -303,6 +373,7 @@ def import_preview(
                 shown.append(row)
 
         errors: list[str] = []
+        error_count = 0
         counts = ImportCounts()
         if not missing:
             with ws.read() as conn:
@@ -311,6 +382,7 @@ def import_preview(
                     progress=None, total=None, keep=keep,
                 )  # fmt: skip
             errors = [str(e) for e in imp.errors]
+            error_count = imp.error_count
             if imp.error_count > len(errors):
                 errors.append(f"... and {imp.error_count - len(errors):,} more")
             counts = imp.counts
@@ -330,7 +402,17 @@ def import_preview(
         inserted=counts.inserted,
         updated=counts.updated,
         skipped=counts.skipped,
+        fields=list(FIELDS[k]),
+        error_count=error_count,
+        samples=samples,
     )
 
 
-__all__ = ["BULK_LOAD_ROWS", "ImportPreview", "estimate_rows", "import_file", "import_preview"]
+__all__ = [
+    "BULK_LOAD_ROWS",
+    "ImportPreview",
+    "estimate_rows",
+    "import_file",
+    "import_preview",
+    "remapped_sentence",
+]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from commands.executor import Call, handles
 from commands.exporting import export_customers, export_headers
+from commands.fileformats.mapping import sentence_overrides
 from commands.files_common import ImportCounts, output_path, resolve_path
 from commands.importing import ImportPreview, import_file, import_preview
 from commands.results import MutationResult, Result
@@ -22,13 +23,18 @@ from store import query as q
 
 @handles(A.Import)
 def import_command(ws: Workspace, cmd: A.Import, call: Call) -> Result:
-    """``import customers|invoices|payments from FILE`` (``--map`` etc. via ``call.extra``)."""
+    """``import customers|invoices|payments from FILE [mapping COLUMN as FIELD, ...]``
+    (``--map`` and ``--on-conflict`` via ``call.extra``; a ``--map`` of the same column
+    wins over the sentence's)."""
     return import_file(
         ws,
         cmd.kind,
         cmd.path,
         call,
-        overrides=list(call.extra.get("overrides") or ()),
+        overrides=[
+            *sentence_overrides(cmd.mapping, cmd.kind),
+            *(call.extra.get("overrides") or ()),
+        ],
         on_conflict=str(call.extra.get("on_conflict") or "update"),
     )
 

@@ -210,6 +210,8 @@ HELP = {
         "export customers to customers.csv",
         "export high-value customers to vip.xlsx",
         "import customers from contacts.xlsx",
+        'import customers from kunden.csv mapping Kunde as name, "Tel." as phone',
+        "import customers from crm.xlsx mapping Branche as custom:industry, Notes as nothing",
         "revenue report for 2026 to rev.xlsx",
         "invoice report for acme",
         "payment report for acme since 2026-01-01",

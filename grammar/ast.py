@@ -23,6 +23,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
+#: the prefix of a custom field in an import mapping (``custom:industry``)
+CUSTOM_FIELD = "custom:"
+
 # ---------------------------------------------------------------- dates
 
 
@@ -450,6 +453,8 @@ class Import:
 
     kind: Literal["customers", "invoices", "payments"]
     path: str
+    #: (file column, field): a field name, ``custom:NAME``, or "" to leave the column out
+    mapping: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -921,8 +921,29 @@ class _Build(Transformer[Token, Any]):
         return str(c[0])
 
     def import_cmd(self, c: list[Any]) -> A.Command:
+        mapping: tuple[tuple[str, str], ...] = ()
+        if isinstance(c[-1], tuple):
+            mapping = c.pop()
         kind = c[0] if len(c) == 2 else "customers"
-        return A.Import(cast(Any, kind), c[-1])
+        return A.Import(cast(Any, kind), c[-1], mapping)
+
+    def import_mapping(self, c: list[Any]) -> tuple[tuple[str, str], ...]:
+        return tuple(c)
+
+    def column_map(self, c: list[Any]) -> tuple[str, str]:
+        return (str(c[0]), c[-1])
+
+    def column_name(self, c: list[Any]) -> str:
+        return str(c[0])
+
+    def map_custom(self, c: list[Any]) -> str:
+        return A.CUSTOM_FIELD + str(c[-1]).strip()
+
+    def map_ignore(self, c: list[Any]) -> str:
+        return ""
+
+    def map_field(self, c: list[Any]) -> str:
+        return str(c[0]).strip().casefold()
 
     rk_revenue = _simple("rk_revenue", "revenue")
     rk_invoice = _simple("rk_invoice", "invoice")

@@ -183,6 +183,24 @@ EXAMPLES: list[tuple[str, A.Command]] = [
         'import customers from "/data/My Contacts.xlsx"',
         A.Import("customers", "/data/My Contacts.xlsx"),
     ),
+    (
+        'import customers from kunden.csv mapping Firma as company, "Tel. Nr" to Phone, '
+        "Branche as custom:industry, Notiz as nothing",
+        A.Import(
+            "customers",
+            "kunden.csv",
+            (
+                ("Firma", "company"),
+                ("Tel. Nr", "phone"),
+                ("Branche", "custom:industry"),
+                ("Notiz", ""),
+            ),
+        ),
+    ),
+    (
+        'IMPORT INVOICES FROM "a b.xlsx" MAP Nr = number, Plan AS custom field "Plan Name"',
+        A.Import("invoices", "a b.xlsx", (("Nr", "number"), ("Plan", "custom:Plan Name"))),
+    ),
     ("revenue report", A.Report("revenue")),
     (
         "revenue report for 2026 to revenue-2026.xlsx",

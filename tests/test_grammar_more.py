@@ -263,6 +263,17 @@ def test_error_at_end_lists_expected() -> None:
     assert info.value.position == len("set email of acme")
 
 
+def test_an_unfinished_import_mapping_points_at_its_end() -> None:
+    text = "import customers from x.csv mapping Firma"
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert info.value.position == len(text)
+    assert set(info.value.expected) >= {"as", "to"}
+    with pytest.raises(ParseError) as info:
+        parse("import customers from x.csv mapping Firma as company,")
+    assert "ends too early" in info.value.message
+
+
 def test_missing_with_in_tag() -> None:
     with pytest.raises(ParseError) as info:
         parse("tag late payers vip")

@@ -14,10 +14,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 
 from commands.errors import UserError
-from commands.executor import Call, run
+from commands.executor import Call, parse_sentence, run
+from commands.importing import remapped_sentence
 from commands.results import ConfirmationNeeded, MutationResult, Progress, QueryResult
 from commands.verbs_files import export_headers, import_file, import_preview
 from commands.workspace import Workspace
+from grammar import ast as A
 from store.models import (
     Customer,
     CustomerTag,
@@ -167,6 +169,57 @@ def test_mapping_overrides(ws: Workspace, tmp_path: Path) -> None:
         import_file(ws, "customers", str(path), call, overrides=["Who=nmae"])
     with pytest.raises(UserError, match="no column"):
         import_file(ws, "customers", str(path), call, overrides=["Nope=name"])
+
+
+def test_a_sentence_maps_columns_like_map_options(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "odd file.csv",
+        [["Who", "Reach", "Notes", "Segment code"], ["Ann", "ann@example.com", "tea", "A1"]],
+    )
+    sentence = (
+        f'import customers from "{path}" mapping Who as name, Reach as email, '
+        'Notes as nothing, "Segment code" as custom:"segment code"'
+    )
+    result = run(ws, sentence, confirmed=True)
+    assert isinstance(result, MutationResult) and result.affected == 1
+    assert "not imported" not in result.message  # Notes was left out on purpose
+    assert customers(ws)["ann@example.com"].name == "Ann"
+    assert custom_of(ws, "ann@example.com") == {"segment code": "A1"}
+    preview = import_preview(ws, sentence)
+    assert preview.mapping == {
+        "Who": "name", "Reach": "email", "Notes": None, "Segment code": "custom:segment code",
+    }  # fmt: skip
+    assert preview.samples == {"Who": "Ann", "Reach": "ann@example.com", "Notes": "tea",
+                               "Segment code": "A1"}  # fmt: skip
+    assert preview.fields[:2] == ["name", "email"] and preview.error_count == 0
+    # the word at fault, and a suggestion; nothing is written
+    with pytest.raises(UserError, match="mapping 'Reach as emial': 'emial' is not a cust") as bad:
+        run(ws, f'import customers from "{path}" mapping Who as name, Reach as emial')
+    assert bad.value.suggestions == ["email"]
+    with pytest.raises(UserError, match="mapping 'Rech as email': the file has no column 'Rech'"):
+        run(ws, f'import customers from "{path}" mapping Rech as email')
+    # without a name or email column the message says how to map one
+    with pytest.raises(UserError, match='add `mapping "Column" as name` to the sentence'):
+        run(ws, f'import customers from "{path}"')
+
+
+def test_remapped_sentences_run_as_mapped() -> None:
+    s = "import customers from ~/x.csv"
+    s = remapped_sentence(s, "Firma", "company")
+    assert s == 'import customers from "~/x.csv" mapping "Firma" as company'
+    s = remapped_sentence(s, 'Tel "Nr"', "phone")
+    s = remapped_sentence(s, "Branche", "custom:Plan Name")
+    s = remapped_sentence(s, "Notes", "")
+    s = remapped_sentence(s, "Firma", None)  # back to the detected mapping
+    assert parse_sentence(s) == A.Import(
+        "customers",
+        "~/x.csv",
+        (('Tel "Nr"', "phone"), ("Branche", "custom:Plan Name"), ("Notes", "")),
+    )
+    with pytest.raises(UserError, match="'compny' is not a customers field"):
+        remapped_sentence(s, "Firma", "compny")
+    with pytest.raises(UserError, match="both kinds of quote"):
+        remapped_sentence(s, """it's "odd\"""", "name")
 
 
 def test_every_validation_error_has_line_and_column_and_nothing_is_written(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -542,7 +543,7 @@ class Mapping:
             col = _find_header(self.headers, ov)
             target = ov.target
             if target != IGNORE:
-                check_field(self.kind, target, ov.text)
+                check_field(self.kind, target, ov.quoted)
             for cols in fields.values():  # a column feeds one field only
                 if col in cols:
                     cols.remove(col)
@@ -570,11 +571,19 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Override:
-    """``"Source Column=field"``; ``target`` is ``ignore`` for ``"Source Column="``."""
+    """``"Source Column=field"``; ``target`` is ``ignore`` for ``"Source Column="``.
+
+    ``text`` is what the user wrote, ``source`` where (``--map``, or ``mapping`` in a
+    sentence), so that a message about it can quote it."""
 
     column: str
     target: str
     text: str
+    source: str = "--map"
+
+    @property
+    def quoted(self) -> str:
+        return f"{self.source} {self.text!r}"
 
 
 def check_kind(kind: str) -> Kind:
@@ -584,9 +593,10 @@ def check_kind(kind: str) -> Kind:
     raise UserError(f"Unknown import kind {kind!r}", suggestions=list(KINDS))
 
 
-def check_field(kind: Kind, target: str, text: str | None = None) -> None:
-    """:class:`UserError` unless ``target`` is a field of ``kind`` or ``custom:NAME``."""
-    where = f"--map {text!r}: " if text else ""
+def check_field(kind: Kind, target: str, quoted: str | None = None) -> None:
+    """:class:`UserError` unless ``target`` is a field of ``kind`` or ``custom:NAME``
+    (``quoted``: what the user wrote, to start the message with)."""
+    where = f"{quoted}: " if quoted else ""
     if target.startswith(CUSTOM_PREFIX):
         name = target[len(CUSTOM_PREFIX) :].strip()
         if not name or len(name) > 100 or any(ord(ch) < 32 for ch in name):
@@ -617,8 +627,23 @@ def parse_overrides(items: list[str], kind: str | None = None) -> list[Override]
         else:
             target = target.casefold()
         if kind is not None and target != IGNORE:
-            check_field(check_kind(kind), target, text)
+            check_field(check_kind(kind), target, f"--map {text!r}")
         out.append(Override(col, target, text))
+    return out
+
+
+def sentence_overrides(pairs: Sequence[tuple[str, str]], kind: str) -> list[Override]:
+    """The ``mapping COLUMN as FIELD, ...`` of an import sentence as overrides
+    (field ``""``: leave the column out)."""
+    out: list[Override] = []
+    for col, target in pairs:
+        text = f"{col} as {target or 'nothing'}"
+        if target.casefold().startswith(CUSTOM_PREFIX):
+            target = CUSTOM_PREFIX + target[len(CUSTOM_PREFIX) :].strip()
+        ov = Override(col, target or IGNORE, text, "mapping")
+        if ov.target != IGNORE:
+            check_field(check_kind(kind), ov.target, ov.quoted)
+        out.append(ov)
     return out
 
 
@@ -633,7 +658,7 @@ def _find_header(headers: list[str], ov: Override) -> str:
     if len(loose) == 1:
         return loose[0]
     raise UserError(
-        f"--map {ov.text!r}: the file has no column {ov.column!r} (columns: {', '.join(headers)})",
+        f"{ov.quoted}: the file has no column {ov.column!r} (columns: {', '.join(headers)})",
         suggestions=difflib.get_close_matches(ov.column, headers, n=3),
     )
 
@@ -689,4 +714,5 @@ __all__ = [
     "check_field",
     "normalise_header",
     "parse_overrides",
+    "sentence_overrides",
 ]
