@@ -18,6 +18,7 @@ from sqlalchemy import select
 from commands.config import data_dir
 from commands.errors import UserError
 from commands.results import (
+    ConfirmationNeeded,
     CustomerDetail,
     CustomerRow,
     MessageResult,
@@ -159,11 +160,16 @@ class WorkspaceBackend:
         from commands import executor
         from grammar import ast as A
 
-        if isinstance(executor.parse_sentence(sentence), A.ListCustomers):
+        command = executor.parse_sentence(sentence)
+        if isinstance(command, A.ListCustomers):
             # The browser pages the rows itself: only count here, instead of
             # loading every matching row with its figures (100k rows for
             # "customers" on a big database).
             return QueryResult(total=self.count(sentence), rows=[], description=sentence)
+        if isinstance(command, A.Import) and not confirmed:
+            # Every import goes through the mapping screen first (import_preview
+            # checks the whole file there), whatever its size.
+            return ConfirmationNeeded("import", 0, f"Import {command.kind} from {command.path}?")
         result = executor.run(
             self.ws,
             sentence,
@@ -179,6 +185,11 @@ class WorkspaceBackend:
         from commands.verbs_files import import_preview
 
         return import_preview(self.ws, sentence)
+
+    def remap_import(self, sentence: str, column: str, target: str | None) -> str:
+        from commands.importing import remapped_sentence
+
+        return remapped_sentence(sentence, column, target)
 
     def warm_up(self) -> None:
         """Load what the first sentence needs (executor, verbs, grammar tables)."""

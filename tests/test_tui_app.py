@@ -35,6 +35,7 @@ from store.engine import make_engine
 from tui.app import OpenInvoiceApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.customer_form import CustomerFormScreen
+from tui.screens.field_picker import FieldPicker
 from tui.screens.help import HelpScreen
 from tui.screens.import_mapping import ImportMappingScreen
 from tui.screens.note_form import NoteFormScreen
@@ -560,6 +561,14 @@ async def test_a_search_with_many_matches_paints_once_then_counts(tmp_path: Path
         assert table.cursor_row == exact - 1 and table.cursor_customer is not None
 
 
+def mapping_of(screen: ImportMappingScreen) -> dict[str, str]:
+    """File column -> the field the mapping table shows for it."""
+    table = screen.query_one("#import-mapping", DataTable)
+    return {
+        str(table.get_row_at(i)[0]): str(table.get_row_at(i)[2]) for i in range(table.row_count)
+    }
+
+
 @sync
 async def test_import_shows_the_mapping_screen_then_imports(
     demo_db: Path, tmp_path: Path, sql
@@ -576,9 +585,10 @@ async def test_import_shows_the_mapping_screen_then_imports(
         await settle(app, pilot)
         await type_sentence(pilot, app, f"import customers from {source}")
         await settle(app, pilot)
-        assert isinstance(app.screen, ImportMappingScreen)  # 6 rows: over the threshold
-        mapping = text_of(app.screen.query_one("#import-mapping", Static))
-        assert "E-Mail" in mapping and "email" in mapping and "not imported" in mapping
+        assert isinstance(app.screen, ImportMappingScreen)
+        assert mapping_of(app.screen) == {
+            "Name": "name", "E-Mail": "email", "Company": "company", "Shoe size": "not imported",
+        }  # fmt: skip
         preview = app.screen.query_one("#import-preview", DataTable)
         assert preview.row_count == 6
         assert sql("select count(*) from customers")[0][0] == before  # nothing yet
@@ -592,6 +602,119 @@ async def test_import_shows_the_mapping_screen_then_imports(
         await pilot.press("escape", "u")
         await settle(app, pilot)
         assert sql("select count(*) from customers")[0][0] == before
+
+
+@sync
+async def test_the_mapping_screen_maps_columns_then_imports_as_mapped(
+    demo_db: Path, tmp_path: Path, sql
+) -> None:
+    """Three rows (under the bulk threshold) still go through the mapping screen; no
+    column is recognised, so nothing can be imported until the user maps them."""
+    source = tmp_path / "kunden.csv"
+    source.write_text(
+        "Wer,Erreichbar unter,Segment code,Shoe size\n"
+        + "".join(f"Kunde {i},k{i}@example.test,S{i},{40 + i}\n" for i in range(3)),
+        encoding="utf-8",
+    )
+    before = sql("select count(*) from customers")[0][0]
+    app = make_app(demo_db, tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        typed = f"import customers from {source}"
+        await type_sentence(pilot, app, typed)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ImportMappingScreen)
+        assert set(mapping_of(screen).values()) == {"not imported"}
+        examples = screen.query_one("#import-mapping", DataTable)
+        assert [str(examples.get_row_at(i)[3]) for i in range(4)] == [
+            "Kunde 0", "k0@example.test", "S0", "40",
+        ]  # fmt: skip
+        assert "No column for name or email" in str(screen.query_one("#import-missing").render())
+        assert screen.query_one("#yes").disabled
+        await pilot.press("y")  # refused: nothing could be imported
+        await settle(app, pilot)
+        assert app.screen is screen
+
+        # "Wer" (row 0) -> name: Enter opens the picker, the first field is name
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FieldPicker)
+        await pilot.press("home", "enter")
+        await settle(app, pilot)
+        assert app.screen is screen and mapping_of(screen)["Wer"] == "name"
+        assert screen.sentence == f'import customers from "{source}" mapping "Wer" as name'
+        # "Erreichbar unter" (row 1) -> email, with m
+        await pilot.press("down", "m")
+        await settle(app, pilot)
+        await pilot.press("home", "down", "enter")
+        await settle(app, pilot)
+        # "Segment code" (row 2: the cursor stays on the row just mapped) -> a custom
+        # field typed into the picker
+        await pilot.press("down", "enter")
+        await settle(app, pilot)
+        await pilot.press("tab")
+        await pilot.press(*"segment", "enter")
+        await settle(app, pilot)
+        assert mapping_of(screen) == {
+            "Wer": "name", "Erreichbar unter": "email",
+            "Segment code": "segment (custom field)", "Shoe size": "not imported",
+        }  # fmt: skip
+        assert not screen.query_one("#yes").disabled
+        preview = screen.query_one("#import-preview", DataTable)
+        assert preview.row_count == 3
+        assert sql("select count(*) from customers")[0][0] == before  # still nothing
+
+        await pilot.press("y")
+        await settle(app, pilot)
+        mapped = (
+            f'import customers from "{source}" mapping "Wer" as name, '
+            '"Erreichbar unter" as email, "Segment code" as custom:"segment"'
+        )
+        assert app.transcript.plain[-2:] == [  # the transcript shows what ran
+            f"› {mapped}",
+            "Imported kunden.csv: 3 new customers, 0 updated (not imported: Shoe size)"
+            f" ({source}) — undo with `undo`",
+        ]
+        assert app.transcript.plain[1] == (
+            f"Import customers from {source}? Check the mapping first."
+        )
+        assert app.command_bar.history.back("") == mapped  # Up: the import as mapped
+        assert sql("select count(*) from customers")[0][0] == before + 3
+        assert sql(
+            "select c.name, v.text_value from customers c"
+            " join custom_field_values v on v.customer_id = c.id"
+            " join custom_fields f on f.id = v.field_id"
+            " where c.email = 'k1@example.test' and f.name = 'segment'"
+        ) == [("Kunde 1", "S1")]
+
+
+@sync
+async def test_an_import_with_problems_cannot_be_confirmed(
+    demo_db: Path, tmp_path: Path, sql
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("name,email\nGood,good@example.test\nBad,not-an-email\n", encoding="utf-8")
+    before = sql("select count(*) from customers")[0][0]
+    app = make_app(demo_db, tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await type_sentence(pilot, app, f"import customers from {source}")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ImportMappingScreen)
+        errors = text_of(screen.query_one("#import-errors", Static))
+        assert "row 3, column email: bad email 'not-an-email'" in errors
+        assert "nothing is imported" in str(screen.query_one("#import-blocked").render())
+        assert screen.query_one("#yes").disabled
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is screen
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ImportMappingScreen)
+        assert "Cancelled — nothing changed." in app.transcript.plain
+    assert sql("select count(*) from customers")[0][0] == before
 
 
 @sync

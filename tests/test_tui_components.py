@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -102,6 +102,11 @@ class Preview:
     rows: list[list[object]]
     errors: list[str]
     total_rows: int
+    kind: str = "customers"
+    fields: tuple[str, ...] = ("name", "email")
+    missing_required: tuple[str, ...] = ()
+    error_count: int = 0
+    samples: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,6 +174,9 @@ class DevBackend:
 
     def import_preview(self, sentence: str) -> Preview:
         return Preview("contacts.xlsx", {"Name": "name", "Mail": "email"}, [], [], [], 0)
+
+    def remap_import(self, sentence: str, column: str, target: str | None) -> str:
+        return f'{sentence} mapping "{column}" as {target or "nothing"}'
 
 
 def make_detail(customer_id: int) -> CustomerDetail:
@@ -678,14 +686,27 @@ async def test_help_and_import_screens_open() -> None:
             {"Name": "name", "Mail": "email", "Notes": None},
             ["name", "email"],
             [["Acme", "ops@acme.test"]],
-            ["row 3: email 'x@' is not valid"],
+            [],
             3,
         )
-        app.push_screen(ImportMappingScreen(preview), app.record)
+        sentence = "import customers from contacts.xlsx"
+        app.push_screen(ImportMappingScreen(preview, sentence), app.record)
+        await pilot.pause()
+        await pilot.press("m")  # no backend: the mapping cannot change
+        await pilot.pause()
+        assert isinstance(app.screen, ImportMappingScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        # with a problem, an import is refused (all or nothing); n cancels
+        broken = replace(preview, errors=["row 3: email 'x@' is not valid"])
+        app.push_screen(ImportMappingScreen(broken, sentence), app.record)
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        assert app.results == [True]
+        assert isinstance(app.screen, ImportMappingScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.results == [sentence, None]
 
 
 # -- keymap ----------------------------------------------------------------------------------

@@ -78,9 +78,17 @@ def test_import_mapping_screen(snap_compare) -> None:
         inserted=118,
         updated=1,
         skipped=0,
+        samples={
+            "Name": "Acme GmbH",
+            "E-Mail": "ops@acme.test",
+            "Company": "Acme",
+            "Plan": "Gold",
+            "Shoe size": "44",
+        },
     )
     preview.rows[0]["custom:plan"] = "Gold"
-    assert snap_compare(Host(ImportMappingScreen(preview)), terminal_size=(110, 35))
+    screen = ImportMappingScreen(preview, "import customers from /data/contacts.xlsx")
+    assert snap_compare(Host(screen), terminal_size=(110, 35))
 
 
 def test_customer_form_with_errors(snap_compare) -> None:

@@ -662,8 +662,18 @@ class OpenInvoiceApp(App[None]):
         from tui.screens.import_mapping import ImportMappingScreen
 
         self.push_screen(
-            ImportMappingScreen(message.preview), partial(self._answered, message.sentence)
+            ImportMappingScreen(message.preview, message.sentence, self.backend),
+            partial(self._import_answered, message.sentence),
         )
+
+    def _import_answered(self, typed: str, sentence: str | None) -> None:
+        """Run the import as the mapping screen left it (its sentence says the mapping)."""
+        if sentence is None:
+            self.transcript.add_info("Cancelled — nothing changed.")
+            return
+        if sentence != typed:  # Up brings back the import as mapped, to run it again
+            self.command_bar.history.add(sentence)
+        self.submit(sentence, confirmed=True, echo=sentence != typed)
 
     # -- actions (ids in tui.keymap.REGISTRY) ----------------------------------------
 

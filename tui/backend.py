@@ -90,6 +90,31 @@ class ImportPreview(Protocol):
         """Rows in the file."""
         ...
 
+    @property
+    def kind(self) -> str:
+        """customers, invoices or payments."""
+        ...
+
+    @property
+    def fields(self) -> Sequence[str]:
+        """The fields a column may be mapped to (besides ``custom:NAME``)."""
+        ...
+
+    @property
+    def missing_required(self) -> Sequence[str]:
+        """Required fields no column provides (then nothing can be imported)."""
+        ...
+
+    @property
+    def error_count(self) -> int:
+        """How many problems there are (``errors`` lists the first ones)."""
+        ...
+
+    @property
+    def samples(self) -> Mapping[str, str]:
+        """File column -> an example of its values (from the first rows)."""
+        ...
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -169,4 +194,11 @@ class Backend(Protocol):
     def import_preview(self, sentence: str) -> ImportPreview:
         """The detected mapping, preview rows and errors of an import
         sentence (``import customers from contacts.xlsx``); changes nothing."""
+        ...
+
+    def remap_import(self, sentence: str, column: str, target: str | None) -> str:
+        """The import sentence with ``column`` mapped to ``target`` (a field,
+        ``custom:NAME``, ``""`` for not imported, None for the detected
+        mapping): ``import customers from "x.csv" mapping "Firma" as company``.
+        Raises ``UserError`` for a field the import does not have."""
         ...

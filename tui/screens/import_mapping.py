@@ -1,23 +1,26 @@
 """Before an import: the detected column mapping, preview rows, problems.
 
-Shows a :class:`tui.backend.ImportPreview` (from ``Backend.import_preview``)
-and dismisses with ``True`` to import, ``False`` to cancel.
+Shows a :class:`tui.backend.ImportPreview` (from ``Backend.import_preview``),
+lets the user change the field of any column, and dismisses with the import
+sentence to run (its mapping included) or None to cancel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from tui.backend import ImportPreview
+from commands.errors import UserError
+from tui.backend import Backend, ImportPreview
 
 CUSTOM_PREFIX = "custom:"
 
@@ -29,17 +32,16 @@ def field_label(name: str) -> str:
     return "Line" if name == "line" else name
 
 
-def mapping_table(preview: ImportPreview) -> Table:
-    table = Table(show_edge=False, expand=False)
-    table.add_column("File column")
-    table.add_column("→")
-    table.add_column("Field")
+def mapping_rows(preview: ImportPreview) -> list[tuple[str, str, Text, Text]]:
+    """(file column, arrow, field, an example value) of each column, in file order."""
+    rows = []
     for source, target in preview.mapping.items():
+        example = Text(preview.samples.get(source, ""), style="dim")
         if target:
-            table.add_row(source, "→", Text(field_label(target), style="green"))
+            rows.append((source, "→", Text(field_label(target), style="green"), example))
         else:
-            table.add_row(source, "", Text("not imported", style="dim italic"))
-    return table
+            rows.append((source, "", Text("not imported", style="dim italic"), example))
+    return rows
 
 
 def preview_grid(preview: ImportPreview) -> tuple[list[str], list[list[str]]]:
@@ -69,10 +71,20 @@ def summary_line(preview: ImportPreview) -> str:
     return "Would " + ", ".join(f"{word} {n:,}" for word, n in counts if n is not None)
 
 
-class ImportMappingScreen(ModalScreen[bool]):
+class ImportMappingScreen(ModalScreen[str | None]):
+    """The mapping, the first rows and every problem of an import; the user may
+    change the field of any column (Enter or ``m`` on it), after which the file is
+    checked again with the new mapping.
+
+    Dismisses with the import sentence to run (``... mapping "Firma" as company``
+    when the mapping was changed), or None to cancel. Without a ``backend`` the
+    mapping is shown but cannot be changed.
+    """
+
     BINDINGS = [
         Binding("y", "answer(True)", "Import", id="import_yes"),
         Binding("n,escape", "answer(False)", "Cancel", id="import_no"),
+        Binding("m", "remap", "Change mapping", id="import_remap"),
     ]
 
     DEFAULT_CSS = """
@@ -93,15 +105,24 @@ class ImportMappingScreen(ModalScreen[bool]):
         text-style: bold;
         margin-top: 1;
     }
+    ImportMappingScreen #import-mapping {
+        height: auto;
+        max-height: 14;
+    }
     ImportMappingScreen #import-preview {
         height: auto;
         max-height: 12;
     }
-    ImportMappingScreen #import-errors, ImportMappingScreen #import-missing {
+    ImportMappingScreen #import-errors, ImportMappingScreen #import-missing,
+    ImportMappingScreen #import-blocked {
         color: $error;
     }
     ImportMappingScreen #import-summary {
         color: $success;
+    }
+    ImportMappingScreen #import-sentence {
+        color: $text-muted;
+        margin-top: 1;
     }
     ImportMappingScreen .buttons {
         height: auto;
@@ -113,54 +134,150 @@ class ImportMappingScreen(ModalScreen[bool]):
     }
     """
 
-    def __init__(self, preview: ImportPreview) -> None:
+    def __init__(
+        self, preview: ImportPreview, sentence: str, backend: Backend | None = None
+    ) -> None:
         super().__init__()
         self.preview = preview
+        self.sentence = sentence
+        self.backend = backend
+        #: a check of the file with a changed mapping is running
+        self.checking = False
+
+    @property
+    def blocked(self) -> bool:
+        """Nothing could be imported: a required field has no column, or rows have
+        problems (an import is all or nothing)."""
+        return bool(self.preview.missing_required or self.preview.errors)
 
     def compose(self) -> ComposeResult:
         p = self.preview
-        kind = getattr(p, "kind", "customers") or "customers"
-        missing: Sequence[str] = getattr(p, "missing_required", ()) or ()
+        missing = p.missing_required
+        problems = p.error_count or len(p.errors)
         with Vertical():
-            yield Label(f"Import {p.total_rows:,} {kind} rows from {p.path}", classes="title")
+            yield Label(f"Import {p.total_rows:,} {p.kind} rows from {p.path}", classes="title")
             summary = summary_line(p)
-            if summary:
+            if summary and not self.blocked:
                 yield Label(summary, id="import-summary")
             if missing:
                 yield Label(
-                    f"No column for {', '.join(missing)}: this file cannot be imported as is.",
+                    f"No column for {', '.join(missing)}: map one to import this file.",
                     id="import-missing",
                 )
+            elif p.errors:
+                yield Label(
+                    f"{problems:,} problem{'s' if problems != 1 else ''}: with any problem "
+                    "nothing is imported; fix the file or the mapping.",
+                    id="import-blocked",
+                )
             with VerticalScroll():
-                yield Label("Detected mapping", classes="section")
-                yield Static(mapping_table(p), id="import-mapping")
+                how = " (Enter or m on a column to change its field)" if self.backend else ""
+                yield Label(f"Mapping{how}", classes="section")
+                yield DataTable(id="import-mapping", cursor_type="row", zebra_stripes=True)
                 yield Label(f"Preview (first {len(p.rows)} rows)", classes="section")
                 yield DataTable(id="import-preview", cursor_type="row", zebra_stripes=True)
-                label = f"Problems ({len(p.errors)})" if p.errors else "No problems found"
+                label = f"Problems ({problems:,})" if p.errors else "No problems found"
                 yield Label(label, classes="section")
                 errors = Text("\n".join(f"· {e}" for e in p.errors[:200]))
                 if len(p.errors) > 200:
                     errors.append(f"\n… and {len(p.errors) - 200:,} more")
                 yield Static(errors, id="import-errors")
+            yield Label(Text(f"runs: {self.sentence}"), id="import-sentence")
             with Horizontal(classes="buttons"):
                 yield Label("Import? [b]y[/b] / [b]n[/b]  ")
                 yield Button("Cancel", id="no")
-                yield Button("Import", id="yes", variant="primary", disabled=bool(missing))
+                yield Button("Import", id="yes", variant="primary", disabled=self.blocked)
 
     def on_mount(self) -> None:
+        self._fill()
+
+    def _fill(self, cursor_row: int = 0) -> None:
+        mapping = self.query_one("#import-mapping", DataTable)
+        mapping.add_columns("File column", "", "Field", "Example")
+        for row in mapping_rows(self.preview):
+            mapping.add_row(*row)
+        mapping.move_cursor(row=min(cursor_row, max(mapping.row_count - 1, 0)))
         table = self.query_one("#import-preview", DataTable)
         header, cells = preview_grid(self.preview)
         table.add_columns(*header)
         for row in cells:
             table.add_row(*row)
-        self.query_one("#no", Button).focus()
+        mapping.focus()
 
-    def action_answer(self, answer: bool) -> None:
-        if answer and self.query_one("#yes", Button).disabled:
+    # -- changing the mapping ---------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "import-mapping":
+            event.stop()
+            self.action_remap()
+
+    def action_remap(self) -> None:
+        if self.backend is None or self.checking:
             self.app.bell()
             return
-        self.dismiss(answer)
+        from tui.screens.field_picker import NOT_IMPORTED, FieldPicker
+
+        row = self.query_one("#import-mapping", DataTable).cursor_row
+        columns = list(self.preview.mapping)
+        if not 0 <= row < len(columns):
+            return
+        column = columns[row]
+        current = self.preview.mapping[column]
+        self.app.push_screen(
+            FieldPicker(column, self.preview.fields, current if current else NOT_IMPORTED),
+            partial(self._picked, column, row),
+        )
+
+    def _picked(self, column: str, row: int, target: str | None) -> None:
+        from tui.screens.field_picker import CANCELLED
+
+        if target == CANCELLED or self.backend is None:
+            return
+        try:
+            sentence = self.backend.remap_import(self.sentence, column, target)
+        except UserError as error:
+            self.notify(error.message, severity="error")
+            return
+        self.checking = True
+        self.query_one("#yes", Button).disabled = True
+        self.query_one("#import-sentence", Label).update(
+            Text(f"checking the file with the new mapping … runs: {sentence}")
+        )
+        self._check(sentence, row)
+
+    @work(thread=True, exclusive=True, group="import-check")
+    def _check(self, sentence: str, row: int) -> None:
+        assert self.backend is not None
+        try:
+            preview = self.backend.import_preview(sentence)
+        except Exception as error:
+            self.app.call_from_thread(self._check_failed, error)
+            return
+        self.app.call_from_thread(self._show, sentence, preview, row)
+
+    async def _show(self, sentence: str, preview: ImportPreview, row: int) -> None:
+        self.sentence, self.preview, self.checking = sentence, preview, False
+        await self.recompose()
+        self._fill(cursor_row=row)
+
+    def _check_failed(self, error: Exception) -> None:
+        self.checking = False
+        message = error.message if isinstance(error, UserError) else str(error)
+        self.notify(message, severity="error")
+        self.query_one("#yes", Button).disabled = self.blocked
+        self.query_one("#import-sentence", Label).update(Text(f"runs: {self.sentence}"))
+
+    # -- answering --------------------------------------------------------------------
+
+    def action_answer(self, answer: bool) -> None:
+        if not answer:
+            self.dismiss(None)
+            return
+        if self.checking or self.query_one("#yes", Button).disabled:
+            self.app.bell()
+            return
+        self.dismiss(self.sentence)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "yes")
+        self.action_answer(event.button.id == "yes")

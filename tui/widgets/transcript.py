@@ -79,6 +79,8 @@ def result_renderable(result: Any) -> RenderableType:
                 parts.append(Text(f"  … and {more:,} more", style="dim"))
         return Group(*parts)
     if isinstance(result, ConfirmationNeeded):
+        if result.action == "import":  # the mapping screen counts the rows
+            return Text(f"{result.message} Check the mapping first.", style="yellow")
         noun = "customer" if result.affected == 1 else "customers"
         return Text(
             f"Asking first ({result.affected:,} {noun}) — if you agree: {result.message}",
