@@ -123,6 +123,41 @@ def test_chart(tmp_path: Path) -> None:
         write_table(tmp_path / "x.xlsx", ["A"], [["a"]], charts=[ChartSpec("t", "Nope", ("A",))])
 
 
+@pytest.mark.parametrize("kind", ["bar", "column", "line", "pie"])
+def test_the_streaming_writer_draws_charts_from_the_first_rows(tmp_path: Path, kind: str) -> None:
+    from openpyxl import load_workbook
+
+    p = tmp_path / "chart.xlsx"
+    rows: list[list[Cell]] = [[f"Customer {i}", i * 1000, i] for i in range(100)]
+    values = ("Revenue",) if kind == "pie" else ("Revenue", "Invoices")
+    specs = [ChartSpec("Top <revenue> & more", "Customer", values, kind),  # type: ignore[arg-type]
+             ChartSpec("Second", "Customer", ("Invoices",), "column", max_points=5)]  # fmt: skip
+    n = write_table(p, ["Customer", "Revenue", "Invoices"], rows, ["text", "money", "integer"],
+                    sheet_name="It's", charts=specs)  # fmt: skip
+    assert n == 100
+    sheet = load_workbook(p).active
+    assert sheet is not None and sheet.max_row == 101 and sheet["B3"].value == 10.0
+    first, second = sheet._charts  # type: ignore[attr-defined]
+    refs = [(s.cat.strRef.f, s.val.numRef.f, s.tx.strRef.f) for s in first.series]
+    assert refs[0] == ("'It''s'!$A$2:$A$21", "'It''s'!$B$2:$B$21", "'It''s'!$B$1")
+    assert len(refs) == len(values)
+    assert [s.val.numRef.f for s in second.series] == ["'It''s'!$C$2:$C$6"]
+    with zipfile.ZipFile(p) as z:
+        names = z.namelist()
+        types = z.read("[Content_Types].xml").decode()
+        chart = z.read("xl/charts/chart1.xml").decode()
+    assert names.count("[Content_Types].xml") == 1
+    assert "/xl/charts/chart2.xml" in types and "/xl/drawings/drawing1.xml" in types
+    assert "Top &lt;revenue&gt; &amp; more" in chart
+    # no rows, nothing to draw: no chart parts at all
+    empty = tmp_path / "empty.xlsx"
+    write_table(empty, ["Customer", "Revenue", "Invoices"], [], ["text", "money", "integer"],
+                charts=specs)  # fmt: skip
+    with zipfile.ZipFile(empty) as z:
+        assert not [name for name in z.namelist() if "chart" in name or "drawing" in name]
+    assert load_workbook(empty).active is not None
+
+
 def test_bad_target(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"o\.pdf"):
         write_table(tmp_path / "o.pdf", ["A"], [])

@@ -3,7 +3,8 @@
 xlsxwriter and openpyxl build a Python object per cell; for 100k x 20 exports that
 dominates. This writer formats each row straight into SpreadsheetML (inline strings,
 numbers, date serials) and streams it into the zip, keeping only the first rows in
-memory (to size the columns). Files with charts go through xlsxwriter instead.
+memory (to size the columns). Charts are small parts beside the sheet that refer to
+its first rows (:mod:`commands.fileformats.xlsx_charts`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from commands.fileformats.reading import Cell, neutralise
+
+if TYPE_CHECKING:
+    from commands.fileformats.xlsx_charts import ChartPlan
 
 _EPOCH = date(1899, 12, 30).toordinal()
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\r\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
@@ -139,9 +144,17 @@ def write_xlsx_fast(
     exp: int,
     sheet_name: str,
     widths: object,
+    charts: Sequence[ChartPlan] = (),
 ) -> int:
-    """Write one typed sheet; ``widths`` is a ``_Widths`` fed with the first rows."""
+    """Write one typed sheet; ``widths`` is a ``_Widths`` fed with the first rows;
+    ``charts`` draw the first rows (:mod:`commands.fileformats.xlsx_charts`)."""
     from commands.fileformats.writing import _Widths
+    from commands.fileformats.xlsx_charts import (
+        SHEET_DRAWING_RID,
+        chart_parts,
+        content_types,
+        place,
+    )
 
     assert isinstance(widths, _Widths)
     ncols = len(headers)
@@ -212,7 +225,6 @@ def write_xlsx_fast(
     )
     n = 0
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
         zf.writestr("_rels/.rels", _ROOT_RELS)
         zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         zf.writestr("xl/styles.xml", _styles(exp))
@@ -248,10 +260,17 @@ def write_xlsx_fast(
             n = r - 1
             last = letters[-1] if letters else "A"
             filter_ref = f"$A$1:${last}${max(r, 2)}"
+            placed = place(charts, ncols, n)
+            drawing = f'<drawing r:id="{SHEET_DRAWING_RID}"/>' if placed else ""
             fh.write(
                 f'</sheetData><autoFilter ref="A1:{last}{max(r, 2)}"/>'
                 '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-                'footer="0.3"/></worksheet>'.encode()
+                f'footer="0.3"/>{drawing}</worksheet>'.encode()
             )
         zf.writestr("xl/workbook.xml", _workbook(sheet_name, filter_ref))
+        for name, xml in chart_parts(sheet_name, placed).items():
+            zf.writestr(name, xml)
+        # written last: they name every part, charts included
+        types = _CONTENT_TYPES.replace("</Types>", content_types(len(placed)) + "</Types>")
+        zf.writestr("[Content_Types].xml", types)
     return n

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from commands.errors import UserError
 from commands.fileformats.fastxlsx import write_xlsx_fast
 from commands.fileformats.reading import Cell, neutralise
+from commands.fileformats.xlsx_charts import ChartPlan
 
 ColumnType = Literal["text", "integer", "number", "money", "date", "datetime", "bool"]
 COLUMN_TYPES: tuple[ColumnType, ...] = (
@@ -99,19 +100,21 @@ def write_table(
     ``money`` columns take integer minor units and are written in major units
     (``123450`` -> ``1234.50``). Text starting with ``= + - @``, tab or CR is written
     with a leading ``'``. The file appears only once complete (temp file + rename).
-    ``writer``: ``auto`` uses the streaming writer of :mod:`fastxlsx`, or xlsxwriter
-    (constant_memory) when there are charts; ``openpyxl`` is kept for comparison.
+    ``writer``: ``auto`` (or ``fast``) uses the streaming writer of :mod:`fastxlsx`, charts
+    included; xlsxwriter (constant_memory) and ``openpyxl`` are kept for comparison.
     """
     types: list[ColumnType] = list(column_types or ["text"] * len(headers))
     if len(types) != len(headers):
         raise ValueError("column_types and headers differ in length")
+    plans = [chart_plan(spec, headers) for spec in charts]
     p = _checked(path)
     with _replacing(p) as tmp:
         if p.suffix.lower() == ".csv":
             n = _write_csv(tmp, headers, rows, types, money_exponent)
-        elif writer == "fast" or (writer == "auto" and not charts):
+        elif writer in ("auto", "fast"):
+            widths = _Widths(headers, types)
             n = write_xlsx_fast(
-                tmp, headers, rows, types, money_exponent, sheet_name, _Widths(headers, types)
+                tmp, headers, rows, types, money_exponent, sheet_name, widths, plans
             )
         elif writer == "openpyxl":
             n = _write_xlsx_openpyxl(tmp, headers, rows, types, money_exponent, sheet_name)
@@ -318,23 +321,27 @@ def _write_xlsx(
     for c, w in enumerate(widths.result()):
         ws.set_column(c, c, w)
     for i, spec in enumerate(charts):
-        _add_chart(wb, ws, spec, headers, r, i)
+        _add_chart(wb, ws, chart_plan(spec, headers), r, i, len(headers))
     wb.close()
     return r
 
 
-def _add_chart(
-    wb: Any, ws: Any, spec: ChartSpec, headers: Sequence[str], last_row: int, index: int
-) -> None:
+def chart_plan(spec: ChartSpec, headers: Sequence[str]) -> ChartPlan:
+    """``spec`` with its columns as indexes; ValueError naming a column not in ``headers``."""
     try:
         cat = list(headers).index(spec.category_column)
-        vals = [list(headers).index(v) for v in spec.value_columns]
+        vals = tuple(list(headers).index(v) for v in spec.value_columns)
     except ValueError as exc:
         raise ValueError(f"chart {spec.title!r}: {exc}") from None
-    chart = wb.add_chart({"type": spec.kind})
-    end = min(last_row, spec.max_points)
+    return ChartPlan(spec.title, spec.kind, cat, vals, spec.max_points)
+
+
+def _add_chart(wb: Any, ws: Any, plan: ChartPlan, last_row: int, index: int, ncols: int) -> None:
+    chart = wb.add_chart({"type": plan.kind})
+    end = min(last_row, plan.max_points)
     if end < 1:
         return
+    cat, vals = plan.category, plan.values
     for v in vals:
         chart.add_series(
             {
@@ -343,10 +350,10 @@ def _add_chart(
                 "values": [ws.name, 1, v, end, v],
             }
         )
-    chart.set_title({"name": spec.title})
+    chart.set_title({"name": plan.title})
     chart.set_legend({"position": "bottom" if len(vals) > 1 else "none"})
     chart.set_size({"width": 640, "height": 360})
-    ws.insert_chart(1 + index * 20, len(headers) + 1, chart)
+    ws.insert_chart(1 + index * 20, ncols + 1, chart)
 
 
 def add_bar_chart(
