@@ -7,6 +7,7 @@ Every number follows DOMAIN.md, as of D.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from commands.fileformats.writing import ColumnType
 from commands.files_common import output_path
 from commands.money import exponent, to_major
 from commands.results import TableResult
-from commands.rows import customer_rows
+from commands.rows import customer_rows_with
 from commands.targets import one_customer, plural, translate
 from commands.translate import date_window
 from commands.workspace import Workspace
@@ -259,6 +260,11 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
 # ---------------------------------------------------------------- CLV
 
 
+def _no_tags(ids: list[int]) -> dict[int, list[str]]:
+    """The CLV report shows no tags: none are read."""
+    return defaultdict(list)
+
+
 def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
     """Every DOMAIN.md figure per customer with segments and at-risk reasons."""
     shown, cur = _shown(cmd, call), ws.currency
@@ -267,10 +273,10 @@ def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         if shown is not None and spec.limit is None and not spec.offset and spec.after is None:
             count, cents = q.count_and_revenue(conn, ws.today, spec)  # of all, in SQL
             first = q.list_customers(conn, ws.today, replace(spec, limit=shown))
-            rows_in = customer_rows(conn, first, cur)
+            rows_in = customer_rows_with(_no_tags, first, cur)
             total = to_major(cents, cur)
         else:
-            rows_in = customer_rows(conn, q.list_customers(conn, ws.today, spec), cur)
+            rows_in = customer_rows_with(_no_tags, q.list_customers(conn, ws.today, spec), cur)
             count, total = len(rows_in), sum((r.revenue for r in rows_in), to_major(0, cur))
             rows_in = rows_in[:shown]
     rows: list[list[Any]] = [
