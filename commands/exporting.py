@@ -75,16 +75,22 @@ def export_headers(custom_names: Sequence[str]) -> tuple[list[str], list[ColumnT
     return headers, types
 
 
-class _RowConverter:
+class ExportRows:
     """Raw export rows (:func:`store.bulk.export_select`) as rows of the export headers."""
 
-    def __init__(self, conn: Connection, custom_names: Sequence[str], typed_dates: bool) -> None:
+    def __init__(
+        self, conn: Connection, custom_names: Sequence[str], typed_dates: bool, tags: bool = True
+    ) -> None:
         self.conn = conn
         self.custom_names = custom_names
         self.typed_dates = typed_dates
+        #: False: the tags cells stay empty (for a report that shows none)
+        self.tags = tags
 
     def tags_of(self, ids: list[int]) -> dict[int, str]:
         """customer id -> ``a;b`` (tag names in order) for one chunk of rows."""
+        if not self.tags:
+            return {}
         return {cid: ";".join(names) for cid, names in q.tags_for(self.conn, ids).items() if names}
 
     def custom_of(self, ids: list[int]) -> dict[int, dict[str, str | None]]:
@@ -187,7 +193,7 @@ def export_customers(
     custom_names = [name for _, name in fields]
     headers, types = export_headers(custom_names)
     total = q.count_customers(conn, ws.today, spec) if progress is not None else None
-    converter = _RowConverter(conn, custom_names, typed_dates=path.suffix.lower() == ".xlsx")
+    converter = ExportRows(conn, custom_names, typed_dates=path.suffix.lower() == ".xlsx")
     n = write_table(
         path,
         headers,
@@ -222,7 +228,7 @@ def _export_csv_sql(
     fields = conn.execute(select(cf.c.id, cf.c.name).order_by(cf.c.name)).all()
     custom_names = [name for _, name in fields]
     headers, _ = export_headers(custom_names)
-    converter = _RowConverter(conn, custom_names, typed_dates=False)
+    converter = ExportRows(conn, custom_names, typed_dates=False)
     total: int | None = None
 
     def count() -> int:
@@ -251,7 +257,7 @@ def _export_csv_sql(
 def _sql_csv_chunks(
     ws: Workspace,
     spec: q.ListSpec,
-    converter: _RowConverter,
+    converter: ExportRows,
     reader: SplitReader,
     field_ids: list[int],
     count: Callable[[], int],
@@ -278,7 +284,7 @@ def _repaired(
     ids: Sequence[int],
     lines: Sequence[bytes],
     cells: int,
-    converter: _RowConverter,
+    converter: ExportRows,
     exp: int,
     today: date,
 ) -> list[bytes]:
@@ -293,4 +299,4 @@ def _repaired(
     return [fixed[cid].encode() if cid in fixed else line for cid, line in pairs]
 
 
-__all__ = ["FIGURE_EXPORT", "export_customers", "export_headers"]
+__all__ = ["FIGURE_EXPORT", "ExportRows", "export_customers", "export_headers"]

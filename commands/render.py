@@ -88,6 +88,8 @@ def result_json(result: Result) -> dict[str, Any]:
             "title": result.title,
             "columns": result.columns,
             "rows": [dict(zip(result.columns, jsonable(r), strict=False)) for r in result.rows],
+            "total_rows": result.row_count,
+            "path": result.path,
             "footer": result.footer,
         }
     if isinstance(result, MessageResult):
@@ -173,10 +175,12 @@ def render_text(result: Result, console: Any) -> None:
             table.add_row(*[Text(_cell(v)) for v in row])
         console.print(table)
         if result.row_count > len(shown):
-            say(
-                f"(the first {len(shown):,} of {result.row_count:,} rows; "
-                "`... to FILE.csv` or FILE.xlsx writes them all, --json prints them all)"
+            where = (
+                f"{result.path} has them all"
+                if result.path
+                else "`... to FILE.csv` or FILE.xlsx writes them all, --json prints them all"
             )
+            say(f"(the first {len(shown):,} of {result.row_count:,} rows; {where})")
     elif isinstance(result, MutationResult):
         prefix = "[dry run] " if result.dry_run else ""
         say(f"{prefix}{result.message}")

@@ -81,6 +81,8 @@ class TableResult:
     footer: str = ""
     #: how many rows there are when ``rows`` holds only the first ones (see Call.rows_shown)
     total_rows: int | None = None
+    #: the file the whole table was written to
+    path: str | None = None
 
     @property
     def row_count(self) -> int:

@@ -8,19 +8,23 @@ Every number follows DOMAIN.md, as of D.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select
 
 from commands.detail import invoice_views
 from commands.errors import UserError
 from commands.executor import Call, handles
+from commands.exporting import ExportRows, export_headers
 from commands.fileformats import ChartSpec, write_table
 from commands.fileformats.writing import ColumnType
 from commands.files_common import output_path
+from commands.gc_pause import gc_paused
 from commands.money import exponent, to_major
 from commands.results import TableResult
 from commands.rows import customer_rows_with
@@ -28,6 +32,7 @@ from commands.targets import one_customer, plural, translate
 from commands.translate import date_window
 from commands.workspace import Workspace
 from grammar import ast as A
+from store import bulk
 from store import query as q
 from store.models import Customer, Invoice, Payment
 
@@ -53,6 +58,10 @@ CLV_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("segments", "text"),
     ("at_risk_reasons", "text"),
 )
+
+
+#: rows a report written to a file returns (the file has them all)
+FILE_RESULT_ROWS = 100
 
 
 def _shown(cmd: A.Report, call: Call) -> int | None:
@@ -86,6 +95,7 @@ def _write(
         charts=charts,
     )
     result.footer = (result.footer + "; " if result.footer else "") + f"written to {p}"
+    result.path = str(p)
     return result
 
 
@@ -232,7 +242,10 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         if cmd.end is not None:
             stmt = stmt.where(pay.c.paid_on <= A.resolve_date(cmd.end, ws.today)[1])
         ordered = stmt.order_by(pay.c.paid_on, pay.c.id)
-        if shown is None:
+        written: Path | None = None
+        if cmd.path is not None:  # every row streams into the file; the result has the first
+            written, count, cents_total, data = _write_payments(ws, conn, ordered, cmd.path)
+        elif shown is None:
             data = conn.execute(ordered).all()
             count, cents_total = len(data), sum(int(r[3]) for r in data)
         else:  # the first rows, and the count and total of all of them in SQL
@@ -246,15 +259,48 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         [on, name, number, to_major(cents, cur), method] for on, name, number, cents, method in data
     ]
     total = to_major(int(cents_total), cur)
-    result = TableResult(
+    footer = f"{plural(count, 'payment')}, total {total} {cur}"
+    return TableResult(
         title="Payment history",
-        columns=["paid_on", "customer", "invoice", "amount", "method"],
+        columns=PAYMENT_COLUMNS,
         rows=rows,
         kind="report",
-        footer=f"{plural(count, 'payment')}, total {total} {cur}",
+        footer=footer if written is None else f"{footer}; written to {written}",
         total_rows=count,
+        path=None if written is None else str(written),
     )
-    return _write(ws, result, ["date", "text", "text", "money", "text"], cmd.path)
+
+
+PAYMENT_COLUMNS = ["paid_on", "customer", "invoice", "amount", "method"]
+
+
+@gc_paused()
+def _write_payments(
+    ws: Workspace, conn: Connection, stmt: Select[Any], path: str
+) -> tuple[Path, int, int, list[Any]]:
+    """Stream the payment rows of ``stmt`` into ``path`` a chunk at a time; the written
+    path, row count, total in cents and the first rows."""
+    p = output_path(path)
+    count = cents = 0
+    first: list[Any] = []
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        nonlocal count, cents
+        for batch in bulk.fetch_batches(conn, stmt, 5000):
+            for on, name, number, amount, method in batch:
+                if type(on) is str:  # SQLite's driver gives ISO text
+                    on = date.fromisoformat(on)
+                row = (on, name, number, amount, method)
+                if count < FILE_RESULT_ROWS:
+                    first.append(row)
+                count += 1
+                cents += amount
+                yield row
+
+    types: list[ColumnType] = ["date", "text", "text", "money", "text"]
+    write_table(p, PAYMENT_COLUMNS, rows(), types, sheet_name="Payment history",
+                money_exponent=exponent(ws.currency))  # fmt: skip
+    return p, count, cents, first
 
 
 # ---------------------------------------------------------------- CLV
@@ -265,20 +311,70 @@ def _no_tags(ids: list[int]) -> dict[int, list[str]]:
     return defaultdict(list)
 
 
+def _first(spec: q.ListSpec, rows: int) -> q.ListSpec:
+    """The first ``rows`` rows of ``spec`` (within its own limit)."""
+    return replace(spec, limit=rows if spec.limit is None else min(rows, spec.limit))
+
+
+#: CLV columns under another name in the export's rows
+_CLV_FROM_EXPORT = {"customer": "name"}
+
+
+@gc_paused()
+def _write_clv(
+    ws: Workspace, conn: Connection, spec: q.ListSpec, path: str
+) -> tuple[Path, int, int]:
+    """Stream the CLV report of ``spec`` into ``path`` from the export's rows (chunks
+    straight from SQL, flat memory); the written path, row count and revenue in cents."""
+    p = output_path(path)
+    headers, _ = export_headers([])
+    pick = itemgetter(*(headers.index(_CLV_FROM_EXPORT.get(n, n)) for n, _ in CLV_COLUMNS))
+    revenue = headers.index("revenue")
+    converter = ExportRows(conn, [], typed_dates=p.suffix.lower() == ".xlsx", tags=False)
+    count = cents = 0
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        nonlocal count, cents
+        for row in converter.rows(bulk.export_select(ws.today, spec)):
+            count += 1
+            cents += row[revenue]
+            yield pick(row)
+
+    chart = ChartSpec("Customer lifetime value (revenue to date)", "customer", ("revenue",), "bar")
+    write_table(
+        p,
+        [name for name, _ in CLV_COLUMNS],
+        rows(),
+        [t for _, t in CLV_COLUMNS],
+        sheet_name="Customer lifetime value",
+        money_exponent=exponent(ws.currency),
+        charts=[chart] if p.suffix.lower() == ".xlsx" else [],
+    )
+    return p, count, cents
+
+
 def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
     """Every DOMAIN.md figure per customer with segments and at-risk reasons."""
     shown, cur = _shown(cmd, call), ws.currency
+    written: Path | None = None
+    count: int | None = None
     with ws.read() as conn:
         spec = translate(ws, conn, _query(cmd.target), call, (("revenue", True),)).spec
-        if shown is not None and spec.limit is None and not spec.offset and spec.after is None:
-            count, cents = q.count_and_revenue(conn, ws.today, spec)  # of all, in SQL
-            first = q.list_customers(conn, ws.today, replace(spec, limit=shown))
-            rows_in = customer_rows_with(_no_tags, first, cur)
-            total = to_major(cents, cur)
+        whole = spec.limit is None and not spec.offset and spec.after is None
+        if cmd.path is not None:  # every row streams into the file; the result has the first
+            written, count, cents = _write_clv(ws, conn, spec, cmd.path)
+            first = q.list_customers(conn, ws.today, _first(spec, FILE_RESULT_ROWS))
+        elif shown is not None and whole:  # the first rows; the count and revenue in SQL
+            count, cents = q.count_and_revenue(conn, ws.today, spec)
+            first = q.list_customers(conn, ws.today, _first(spec, shown))
         else:
-            rows_in = customer_rows_with(_no_tags, q.list_customers(conn, ws.today, spec), cur)
-            count, total = len(rows_in), sum((r.revenue for r in rows_in), to_major(0, cur))
-            rows_in = rows_in[:shown]
+            first = q.list_customers(conn, ws.today, spec)
+        rows_in = customer_rows_with(_no_tags, first, cur)
+    if count is None:
+        count, total = len(rows_in), sum((r.revenue for r in rows_in), to_major(0, cur))
+        rows_in = rows_in[:shown]
+    else:
+        total = to_major(cents, cur)
     rows: list[list[Any]] = [
         [
             r.id,
@@ -300,16 +396,18 @@ def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         ]
         for r in rows_in
     ]
-    result = TableResult(
+    footer = f"{plural(count, 'customer')}, revenue to date {total} {ws.currency}"
+    if written is not None:
+        footer += f"; written to {written}"
+    return TableResult(
         title="Customer lifetime value",
         columns=[name for name, _ in CLV_COLUMNS],
         rows=rows,
         kind="report",
-        footer=f"{plural(count, 'customer')}, revenue to date {total} {ws.currency}",
+        footer=footer,
         total_rows=count,
+        path=None if written is None else str(written),
     )
-    chart = ChartSpec("Customer lifetime value (revenue to date)", "customer", ("revenue",), "bar")
-    return _write(ws, result, [t for _, t in CLV_COLUMNS], cmd.path, chart)
 
 
 REPORTS = {

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from commands.render import render_text
+from commands.render import render_text, result_json
 from commands.results import (
     ConfirmationNeeded,
     CustomerRow,
@@ -62,6 +62,14 @@ def test_a_long_table_prints_its_first_rows_and_says_where_the_rest_are() -> Non
     assert "250 rows" in text  # the footer still counts every row
     short = printed(TableResult("Notes", ["text"], [["one"], ["two"]]))
     assert "the first" not in short and "two" in short
+    # a report written to a file: the file has every row
+    written = TableResult("CLV", ["name"], [[f"r{i}"] for i in range(100)], total_rows=97_974,
+                          path="/tmp/clv.xlsx")  # fmt: skip
+    assert "(the first 100 of 97,974 rows; /tmp/clv.xlsx has them all)" in printed(written)
+    as_json = result_json(written)
+    assert (as_json["total_rows"], as_json["path"], len(as_json["rows"])) == (
+        97_974, "/tmp/clv.xlsx", 100,
+    )  # fmt: skip
 
 
 def test_a_long_customer_list_prints_its_first_rows() -> None:

@@ -23,7 +23,10 @@ from click.testing import CliRunner
 
 from commands.errors import UserError
 from commands.executor import run
+from commands.fileformats import write_table
+from commands.fileformats.writing import ColumnType
 from commands.results import MutationResult, TableResult
+from commands.verbs_reports import CLV_COLUMNS, FILE_RESULT_ROWS
 from commands.workspace import Workspace
 
 
@@ -264,6 +267,44 @@ def test_a_report_for_the_screen_holds_its_first_rows_and_counts_them_all(
     written = run(book, f"{sentence} to {out}", rows_shown=1)
     assert isinstance(written, TableResult) and len(written.rows) == len(every.rows)
     assert len(csv_rows(out)) == len(every.rows)
+
+
+CLV_SENTENCES = ("clv report", "clv report for late payers", "clv report for top 7 customers")
+PAYMENT_SENTENCES = ("payment report", "payment report for late payers since 2026-01-01")
+PAYMENT_TYPES: list[ColumnType] = ["date", "text", "text", "money", "text"]
+
+
+def test_clv_and_payment_files_stream_the_same_rows_as_the_reports(
+    book: Workspace, tmp_path: Path
+) -> None:
+    """CLV and payment files are written a chunk at a time straight from SQL; their cells
+    are those of the report's own rows (as the app and --json give them) as a table."""
+    same_rows_in_files(book, tmp_path, CLV_SENTENCES, [t for _, t in CLV_COLUMNS])
+    same_rows_in_files(book, tmp_path, PAYMENT_SENTENCES[:1], PAYMENT_TYPES)
+
+
+def test_the_demos_report_files_stream_the_same_rows(demo_ws: Workspace, tmp_path: Path) -> None:
+    same_rows_in_files(demo_ws, tmp_path, CLV_SENTENCES, [t for _, t in CLV_COLUMNS])
+    same_rows_in_files(demo_ws, tmp_path, PAYMENT_SENTENCES, PAYMENT_TYPES)
+
+
+def same_rows_in_files(
+    ws: Workspace, tmp_path: Path, sentences: tuple[str, ...], types: list[ColumnType]
+) -> None:
+    for sentence in sentences:
+        every = table(ws, sentence)
+        assert every.rows
+        for suffix in ("csv", "xlsx"):
+            expected, streamed = tmp_path / f"expected.{suffix}", tmp_path / f"streamed.{suffix}"
+            write_table(expected, every.columns, every.rows, types)
+            result = table(ws, f"{sentence} to {streamed}")
+            assert result.footer == f"{every.footer}; written to {streamed}"
+            assert (result.path, result.row_count) == (str(streamed), len(every.rows))
+            assert result.rows == every.rows[:FILE_RESULT_ROWS]
+            if suffix == "csv":
+                assert streamed.read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+            else:
+                assert sheet_rows(streamed)[1] == sheet_rows(expected)[1]
 
 
 def test_report_file_errors_change_nothing(book: Workspace, tmp_path: Path) -> None:
