@@ -26,6 +26,7 @@ MODULES = [
     ("store", "Data core: pages, search, counts, at-risk (issue 2)"),
     ("commands", "Command language and headless run (issue 3)"),
     ("import_export", "Import and export (issue 4)"),
+    ("reports", "Reports (issue 4)"),
     ("reminders", "Reminders (issue 5)"),
     ("tui", "Full-screen app (issue 7)"),
 ]
