@@ -94,8 +94,14 @@ def _write(
         money_exponent=exponent(ws.currency),
         charts=charts,
     )
-    result.footer = (result.footer + "; " if result.footer else "") + f"written to {p}"
-    result.path = str(p)
+    return _written(result, p)
+
+
+def _written(result: TableResult, path: Path | None) -> TableResult:
+    """``result``, whose every row is in the file ``path`` (when there is one)."""
+    if path is not None:
+        result.footer = (result.footer + "; " if result.footer else "") + f"written to {path}"
+        result.path = str(path)
     return result
 
 
@@ -217,6 +223,14 @@ def invoice_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
 
 # ---------------------------------------------------------------- payments
 
+PAYMENT_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("paid_on", "date"),
+    ("customer", "text"),
+    ("invoice", "text"),
+    ("amount", "money"),
+    ("method", "text"),
+)
+
 
 def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
     """Payment history (on or before D) of the target customers, oldest first."""
@@ -259,19 +273,15 @@ def payment_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         [on, name, number, to_major(cents, cur), method] for on, name, number, cents, method in data
     ]
     total = to_major(int(cents_total), cur)
-    footer = f"{plural(count, 'payment')}, total {total} {cur}"
-    return TableResult(
+    result = TableResult(
         title="Payment history",
-        columns=PAYMENT_COLUMNS,
+        columns=[name for name, _ in PAYMENT_COLUMNS],
         rows=rows,
         kind="report",
-        footer=footer if written is None else f"{footer}; written to {written}",
+        footer=f"{plural(count, 'payment')}, total {total} {cur}",
         total_rows=count,
-        path=None if written is None else str(written),
     )
-
-
-PAYMENT_COLUMNS = ["paid_on", "customer", "invoice", "amount", "method"]
+    return _written(result, written)
 
 
 @gc_paused()
@@ -297,9 +307,14 @@ def _write_payments(
                 cents += amount
                 yield row
 
-    types: list[ColumnType] = ["date", "text", "text", "money", "text"]
-    write_table(p, PAYMENT_COLUMNS, rows(), types, sheet_name="Payment history",
-                money_exponent=exponent(ws.currency))  # fmt: skip
+    write_table(
+        p,
+        [name for name, _ in PAYMENT_COLUMNS],
+        rows(),
+        [t for _, t in PAYMENT_COLUMNS],
+        sheet_name="Payment history",
+        money_exponent=exponent(ws.currency),
+    )
     return p, count, cents, first
 
 
@@ -396,18 +411,15 @@ def clv_report(ws: Workspace, cmd: A.Report, call: Call) -> TableResult:
         ]
         for r in rows_in
     ]
-    footer = f"{plural(count, 'customer')}, revenue to date {total} {ws.currency}"
-    if written is not None:
-        footer += f"; written to {written}"
-    return TableResult(
+    result = TableResult(
         title="Customer lifetime value",
         columns=[name for name, _ in CLV_COLUMNS],
         rows=rows,
         kind="report",
-        footer=footer,
+        footer=f"{plural(count, 'customer')}, revenue to date {total} {ws.currency}",
         total_rows=count,
-        path=None if written is None else str(written),
     )
+    return _written(result, written)
 
 
 REPORTS = {

@@ -26,7 +26,7 @@ from commands.executor import run
 from commands.fileformats import write_table
 from commands.fileformats.writing import ColumnType
 from commands.results import MutationResult, TableResult
-from commands.verbs_reports import CLV_COLUMNS, FILE_RESULT_ROWS
+from commands.verbs_reports import CLV_COLUMNS, FILE_RESULT_ROWS, PAYMENT_COLUMNS
 from commands.workspace import Workspace
 
 
@@ -271,7 +271,7 @@ def test_a_report_for_the_screen_holds_its_first_rows_and_counts_them_all(
 
 CLV_SENTENCES = ("clv report", "clv report for late payers", "clv report for top 7 customers")
 PAYMENT_SENTENCES = ("payment report", "payment report for late payers since 2026-01-01")
-PAYMENT_TYPES: list[ColumnType] = ["date", "text", "text", "money", "text"]
+PAYMENT_TYPES = [t for _, t in PAYMENT_COLUMNS]
 
 
 def test_clv_and_payment_files_stream_the_same_rows_as_the_reports(

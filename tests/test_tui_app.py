@@ -561,6 +561,17 @@ async def test_a_search_with_many_matches_paints_once_then_counts(tmp_path: Path
         assert table.cursor_row == exact - 1 and table.cursor_customer is not None
 
 
+async def open_import(
+    pilot: Pilot[object], app: OpenInvoiceApp, source: Path
+) -> ImportMappingScreen:
+    """Type ``import customers from SOURCE``: the mapping screen it opens."""
+    await settle(app, pilot)
+    await type_sentence(pilot, app, f"import customers from {source}")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ImportMappingScreen)
+    return app.screen
+
+
 def mapping_of(screen: ImportMappingScreen) -> dict[str, str]:
     """File column -> the field the mapping table shows for it."""
     table = screen.query_one("#import-mapping", DataTable)
@@ -582,14 +593,11 @@ async def test_import_shows_the_mapping_screen_then_imports(
     before = sql("select count(*) from customers")[0][0]
     app = make_app(demo_db, tmp_path / "history")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await type_sentence(pilot, app, f"import customers from {source}")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ImportMappingScreen)
-        assert mapping_of(app.screen) == {
+        screen = await open_import(pilot, app, source)
+        assert mapping_of(screen) == {
             "Name": "name", "E-Mail": "email", "Company": "company", "Shoe size": "not imported",
         }  # fmt: skip
-        preview = app.screen.query_one("#import-preview", DataTable)
+        preview = screen.query_one("#import-preview", DataTable)
         assert preview.row_count == 6
         assert sql("select count(*) from customers")[0][0] == before  # nothing yet
         await pilot.press("y")
@@ -619,12 +627,7 @@ async def test_the_mapping_screen_maps_columns_then_imports_as_mapped(
     before = sql("select count(*) from customers")[0][0]
     app = make_app(demo_db, tmp_path / "history")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        typed = f"import customers from {source}"
-        await type_sentence(pilot, app, typed)
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ImportMappingScreen)
+        screen = await open_import(pilot, app, source)
         assert set(mapping_of(screen).values()) == {"not imported"}
         examples = screen.query_one("#import-mapping", DataTable)
         assert [str(examples.get_row_at(i)[3]) for i in range(4)] == [
@@ -698,11 +701,7 @@ async def test_an_import_with_problems_cannot_be_confirmed(
     before = sql("select count(*) from customers")[0][0]
     app = make_app(demo_db, tmp_path / "history")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await type_sentence(pilot, app, f"import customers from {source}")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, ImportMappingScreen)
+        screen = await open_import(pilot, app, source)
         errors = text_of(screen.query_one("#import-errors", Static))
         assert "row 3, column email: bad email 'not-an-email'" in errors
         assert "nothing is imported" in str(screen.query_one("#import-blocked").render())

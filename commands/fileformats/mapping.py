@@ -43,6 +43,17 @@ _EMAIL_ABROAD = (
     "e-mailadres",
 )
 
+#: Invoice number header spellings of European spreadsheets (invoices and payments).
+_INVOICE_NUMBER_ABROAD = (
+    "rechnungsnummer",
+    "rechnung",
+    "numéro de facture",
+    "facture",
+    "número de factura",
+    "factura",
+    "factuurnummer",
+)
+
 #: Header spellings per field. Matching ignores case, accents, spaces and punctuation,
 #: so "E-mail", "e_mail" and "EMAIL" are one alias, and "Téléphone" is "telephone".
 #: Sources: common spellings (English, and the usual German, French, Spanish and Dutch
@@ -192,13 +203,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "no",
             "invoice id",
             "document number",
-            "rechnungsnummer",
-            "rechnung",
-            "numéro de facture",
-            "facture",
-            "número de factura",
-            "factura",
-            "factuurnummer",
+            *_INVOICE_NUMBER_ABROAD,
         ),
         "customer_email": (
             "customer email",
@@ -281,13 +286,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "invoicenumber",
             "invoice num",
             "invoice id",
-            "rechnungsnummer",
-            "rechnung",
-            "numéro de facture",
-            "facture",
-            "número de factura",
-            "factura",
-            "factuurnummer",
+            *_INVOICE_NUMBER_ABROAD,
         ),
         "paid_on": (
             "paid on",
