@@ -224,7 +224,11 @@ def write_xlsx_fast(
         for i, w in enumerate(widths.result())
     )
     n = 0
+    # the first rows are all a chart draws (its points are at most the buffered rows)
+    placed = place(charts, ncols, len(first))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        types = _CONTENT_TYPES.replace("</Types>", content_types(len(placed)) + "</Types>")
+        zf.writestr("[Content_Types].xml", types)
         zf.writestr("_rels/.rels", _ROOT_RELS)
         zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         zf.writestr("xl/styles.xml", _styles(exp))
@@ -260,7 +264,6 @@ def write_xlsx_fast(
             n = r - 1
             last = letters[-1] if letters else "A"
             filter_ref = f"$A$1:${last}${max(r, 2)}"
-            placed = place(charts, ncols, n)
             drawing = f'<drawing r:id="{SHEET_DRAWING_RID}"/>' if placed else ""
             fh.write(
                 f'</sheetData><autoFilter ref="A1:{last}{max(r, 2)}"/>'
@@ -270,7 +273,4 @@ def write_xlsx_fast(
         zf.writestr("xl/workbook.xml", _workbook(sheet_name, filter_ref))
         for name, xml in chart_parts(sheet_name, placed).items():
             zf.writestr(name, xml)
-        # written last: they name every part, charts included
-        types = _CONTENT_TYPES.replace("</Types>", content_types(len(placed)) + "</Types>")
-        zf.writestr("[Content_Types].xml", types)
     return n

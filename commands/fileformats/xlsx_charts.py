@@ -52,7 +52,7 @@ SHEET_DRAWING_RID = "rId1"
 @dataclass(frozen=True)
 class ChartPlan:
     """A chart of ``values`` (column indexes) against ``category`` over the first
-    ``max_points`` data rows."""
+    ``max_points`` data rows (at most the writer's buffered first rows, 500)."""
 
     title: str
     kind: ChartKind
