@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -26,7 +25,6 @@ c: Any = Customer.__table__
 cf: Any = CustomField.__table__
 cfv: Any = CustomFieldValue.__table__
 
-EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 
 #: sentence field -> customers column
 CUSTOMER_COLUMNS = {
@@ -46,10 +44,14 @@ BILLING_FREQUENCIES = ("weekly", "monthly", "quarterly", "yearly", "annually", "
 
 
 def valid_email(value: str) -> str:
+    """The one rule for an email address, an import's too (:func:`parse_email`)."""
+    from commands.fileformats.values import parse_email  # the file formats load on use
+
     value = value.strip()
-    if not EMAIL_RE.match(value):
-        raise UserError(f"'{value}' is not a well-formed email address")
-    return value
+    try:
+        return parse_email(value)
+    except ValueError:
+        raise UserError(f"'{value}' is not a well-formed email address") from None
 
 
 def _column_value(column: str, value: Any) -> Any:

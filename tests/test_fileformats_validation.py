@@ -20,7 +20,7 @@ from commands.fileformats import (
 )
 from commands.fileformats.reading import Cell
 from commands.fileformats.validation import CleanChunk, validate_clean_chunks
-from commands.fileformats.values import parse_terms
+from commands.fileformats.values import parse_email, parse_terms
 
 
 def run(kind: str, path: Path, text: str, **kw: str) -> list[object]:
@@ -110,6 +110,42 @@ def test_parse_terms() -> None:
         == [30, 30, 30, 14, 45, 0]  # fmt: skip
     with pytest.raises(ValueError, match="bad payment terms"):
         parse_terms("monthly")
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("ann+billing@example.com", True),
+        ("łukasz.silva.58490@example.test", True),  # UTF-8 local parts (RFC 6531)
+        ("søren@exämple.test", True),
+        ("用户@例子.广告", True),
+        ("o'brien@example.ie", True),
+        ("not-an-email", False),
+        ("a..b@example.com", False),
+        ("a b@example.com", False),
+        ('"quoted"@example.com', False),
+        ("x@localhost", False),
+        ("x@example.c", False),
+    ],
+)
+def test_parse_email(text: str, ok: bool) -> None:
+    if ok:
+        assert parse_email(text) == text
+    else:
+        with pytest.raises(ValueError, match="bad email"):
+            parse_email(text)
+
+
+def test_unicode_emails_pass_the_column_check_and_the_row_check(tmp_path: Path) -> None:
+    out = run(
+        "customers",
+        tmp_path / "u.csv",
+        "name,email\nŁukasz,łukasz.nowak@example.test\nSøren,søren@example.test\nX,x..y@z.io\n",
+    )
+    assert [r.email for r in out if isinstance(r, CustomerRecord)] == [
+        "łukasz.nowak@example.test", "søren@example.test",
+    ]  # fmt: skip
+    assert errors(out) == ["row 4, column email: bad email 'x..y@z.io'"]
 
 
 def test_customers_records(tmp_path: Path) -> None:

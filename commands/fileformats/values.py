@@ -9,8 +9,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from commands.fileformats.reading import Cell
 
 _EXCEL_EPOCH = date(1899, 12, 30)
+#: an address as RFC 5322's dot-atoms allow, with UTF-8 in the local part and the domain
+#: (RFC 6531: "łukasz@example.test", "用户@例子.广告"); quoted local parts are not taken
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\u00a0-\uffff\U00010000-\U0010ffff-]+@"
     r"(?:[A-Za-z0-9\u00a0-\uffff](?:[A-Za-z0-9\u00a0-\uffff-]{0,61}[A-Za-z0-9\u00a0-\uffff])?\.)+"
     r"[A-Za-z\u00a0-\uffff]{2,63}$"
 )
@@ -64,6 +66,7 @@ def cell_text(cell: Cell) -> str:
 
 
 def parse_email(text: str) -> str:
+    """``text`` if it is an email address (ValueError with the reason otherwise)."""
     if len(text) > 320 or not _EMAIL.match(text) or ".." in text:
         raise ValueError(f"bad email {text!r}")
     return text
