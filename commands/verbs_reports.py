@@ -8,7 +8,7 @@ Every number follows DOMAIN.md, as of D.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from operator import itemgetter
@@ -84,17 +84,30 @@ def _write(
     if path is None:
         return result
     p: Path = output_path(path)
-    charts = [chart] if chart is not None and p.suffix.lower() == ".xlsx" and result.rows else []
+    _write_rows(ws, p, result.columns, types, result.rows, result.title, chart)
+    return _written(result, p)
+
+
+def _write_rows(
+    ws: Workspace,
+    path: Path,
+    columns: Sequence[str],
+    types: Sequence[ColumnType],
+    rows: Iterable[Sequence[Any]],
+    title: str,
+    chart: ChartSpec | None = None,
+) -> None:
+    """``rows`` into ``path`` as a typed table (the chart only in Excel files)."""
+    charts = [chart] if chart is not None and path.suffix.lower() == ".xlsx" else []
     write_table(
-        p,
-        result.columns,
-        result.rows,
+        path,
+        columns,
+        rows,
         types,
-        sheet_name=result.title[:31],
+        sheet_name=title[:31],
         money_exponent=exponent(ws.currency),
         charts=charts,
     )
-    return _written(result, p)
 
 
 def _written(result: TableResult, path: Path | None) -> TableResult:
@@ -307,14 +320,8 @@ def _write_payments(
                 cents += amount
                 yield row
 
-    write_table(
-        p,
-        [name for name, _ in PAYMENT_COLUMNS],
-        rows(),
-        [t for _, t in PAYMENT_COLUMNS],
-        sheet_name="Payment history",
-        money_exponent=exponent(ws.currency),
-    )
+    names, types = zip(*PAYMENT_COLUMNS, strict=True)
+    _write_rows(ws, p, names, types, rows(), "Payment history")
     return p, count, cents, first
 
 
@@ -356,15 +363,8 @@ def _write_clv(
             yield pick(row)
 
     chart = ChartSpec("Customer lifetime value (revenue to date)", "customer", ("revenue",), "bar")
-    write_table(
-        p,
-        [name for name, _ in CLV_COLUMNS],
-        rows(),
-        [t for _, t in CLV_COLUMNS],
-        sheet_name="Customer lifetime value",
-        money_exponent=exponent(ws.currency),
-        charts=[chart] if p.suffix.lower() == ".xlsx" else [],
-    )
+    names, types = zip(*CLV_COLUMNS, strict=True)
+    _write_rows(ws, p, names, types, rows(), "Customer lifetime value", chart)
     return p, count, cents
 
 
