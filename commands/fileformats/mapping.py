@@ -609,6 +609,16 @@ def check_field(kind: Kind, target: str, quoted: str | None = None) -> None:
         )
 
 
+def _target(text: str) -> str:
+    """An override's field as written: ``custom:NAME`` (the name as written),
+    :data:`IGNORE` for ``""``, ``-`` or ``ignore``, else the field name folded."""
+    if text.casefold().startswith(CUSTOM_PREFIX):
+        return CUSTOM_PREFIX + text[len(CUSTOM_PREFIX) :].strip()
+    if text in ("", "-") or text.casefold() == IGNORE:
+        return IGNORE
+    return text.casefold()
+
+
 def parse_overrides(items: list[str], kind: str | None = None) -> list[Override]:
     """Parse ``--map "Source Column=field"`` strings (field empty = ignore the column)."""
     out: list[Override] = []
@@ -619,12 +629,7 @@ def parse_overrides(items: list[str], kind: str | None = None) -> list[Override]
         col, target = col.strip(), target.strip()
         if not col:
             raise UserError(f"--map {text!r}: the source column is empty")
-        if target.casefold().startswith(CUSTOM_PREFIX):
-            target = CUSTOM_PREFIX + target[len(CUSTOM_PREFIX) :].strip()
-        elif target in ("", "-") or target.casefold() == IGNORE:
-            target = IGNORE
-        else:
-            target = target.casefold()
+        target = _target(target)
         if kind is not None and target != IGNORE:
             check_field(check_kind(kind), target, f"--map {text!r}")
         out.append(Override(col, target, text))
@@ -637,9 +642,7 @@ def sentence_overrides(pairs: Sequence[tuple[str, str]], kind: str) -> list[Over
     out: list[Override] = []
     for col, target in pairs:
         text = f"{col} as {target or 'nothing'}"
-        if target.casefold().startswith(CUSTOM_PREFIX):
-            target = CUSTOM_PREFIX + target[len(CUSTOM_PREFIX) :].strip()
-        ov = Override(col, target or IGNORE, text, "mapping")
+        ov = Override(col, _target(target), text, "mapping")
         if ov.target != IGNORE:
             check_field(check_kind(kind), ov.target, ov.quoted)
         out.append(ov)

@@ -119,7 +119,7 @@ def write_table(
         elif writer == "openpyxl":
             n = _write_xlsx_openpyxl(tmp, headers, rows, types, money_exponent, sheet_name)
         else:
-            n = _write_xlsx(tmp, headers, rows, types, money_exponent, sheet_name, charts)
+            n = _write_xlsx(tmp, headers, rows, types, money_exponent, sheet_name, plans)
     return n
 
 
@@ -263,7 +263,7 @@ def _write_xlsx(
     types: list[ColumnType],
     exp: int,
     sheet_name: str,
-    charts: Sequence[ChartSpec],
+    charts: Sequence[ChartPlan],
 ) -> int:
     import xlsxwriter
 
@@ -320,8 +320,8 @@ def _write_xlsx(
     ws.autofilter(0, 0, max(r, 1), max(len(headers) - 1, 0))
     for c, w in enumerate(widths.result()):
         ws.set_column(c, c, w)
-    for i, spec in enumerate(charts):
-        _add_chart(wb, ws, chart_plan(spec, headers), r, i, len(headers))
+    for i, plan in enumerate(charts):
+        _add_chart(wb, ws, plan, r, i, len(headers))
     wb.close()
     return r
 

@@ -15,9 +15,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-CUSTOM_PREFIX = "custom:"
+from tui.screens.import_mapping import CUSTOM_PREFIX
+
 NOT_IMPORTED = ""
-DETECTED = "\x00detected"
+#: option ids that are no field name
+_NONE, DETECTED = "\x00none", "\x00detected"
 CANCELLED = "\x00cancelled"
 
 
@@ -56,7 +58,7 @@ class FieldPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = [Option(f, id=f) for f in self.fields]
-        options.append(Option("not imported", id="\x00none"))
+        options.append(Option("not imported", id=_NONE))
         options.append(Option("as detected (undo my choice)", id=DETECTED))
         with Vertical():
             yield Label(f"Import the column “{self.column}” as:")
@@ -84,7 +86,7 @@ class FieldPicker(ModalScreen[str | None]):
         if chosen == DETECTED:
             self.dismiss(None)
         else:
-            self.dismiss(NOT_IMPORTED if chosen == "\x00none" else chosen)
+            self.dismiss(NOT_IMPORTED if chosen == _NONE else chosen)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
